@@ -46,6 +46,7 @@ func commands() []*command {
 		tokenizerEncodeCommand(),
 		tokenizerDecodeCommand(),
 		benchCommand(),
+		dataFetchCommand(),
 	}
 }
 
