@@ -1,0 +1,221 @@
+package blas
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+// naive is the reference row-major GEMM.
+func naive(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := 0.0
+			for p := 0; p < k; p++ {
+				var av, bv float64
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += av * bv
+			}
+			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+		}
+	}
+}
+
+func randSlice(r *rand.Rand, n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	return x
+}
+
+func TestGemmMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		ta, tb    bool
+		m, n, k   int
+		pad       int // extra stride on every operand
+		alpha, bt float64
+	}{
+		{false, false, 3, 4, 5, 0, 1, 0},
+		{true, false, 7, 3, 2, 1, 0.5, 1},
+		{false, true, 1, 9, 4, 3, 2, -1},
+		{true, true, 5, 5, 5, 2, 1, 0.25},
+		{false, false, 33, 17, 65, 0, 1, 1},
+		{false, true, 4, 6, 0, 0, 1, 2}, // k=0 scales C by beta
+	}
+	for _, tc := range tests {
+		ar, ac := tc.m, tc.k
+		if tc.ta {
+			ar, ac = tc.k, tc.m
+		}
+		br, bc := tc.k, tc.n
+		if tc.tb {
+			br, bc = tc.n, tc.k
+		}
+		lda, ldb, ldc := max(ac+tc.pad, 1), max(bc+tc.pad, 1), tc.n+tc.pad
+		a := randSlice(r, max(ar*lda, 1))
+		b := randSlice(r, max(br*ldb, 1))
+		c := randSlice(r, tc.m*ldc)
+		want := append([]float64(nil), c...)
+		naive(tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.bt, want, ldc)
+		got := append([]float64(nil), c...)
+		Gemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.bt, got, ldc)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+				t.Fatalf("%+v: float64 c[%d]=%v want %v", tc, i, got[i], want[i])
+			}
+		}
+		a32, b32, c32 := to32(a), to32(b), to32(c)
+		Gemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.bt), c32, ldc)
+		for i := range want {
+			if math.Abs(float64(c32[i])-want[i]) > 1e-4*(1+math.Abs(want[i]))*math.Sqrt(float64(tc.k+1)) {
+				t.Fatalf("%+v: float32 c[%d]=%v want %v", tc, i, c32[i], want[i])
+			}
+		}
+	}
+}
+
+func to32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
+
+func to64(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = float64(v)
+	}
+	return y
+}
+
+func TestGemmPanicsOnShortSlice(t *testing.T) {
+	tests := []struct {
+		name string
+		call func()
+	}{
+		{"short A", func() {
+			Gemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"short B", func() {
+			Gemm(false, true, 2, 3, 2, 1, make([]float32, 4), 2, make([]float32, 5), 2, 0, make([]float32, 6), 3)
+		}},
+		{"short C", func() {
+			Gemm(false, false, 2, 2, 2, 1.0, make([]float64, 4), 2, make([]float64, 4), 2, 0, make([]float64, 3), 2)
+		}},
+		{"small ldc", func() {
+			Gemm(false, false, 2, 2, 2, 1.0, make([]float64, 4), 2, make([]float64, 4), 2, 0, make([]float64, 8), 1)
+		}},
+	}
+	for _, tc := range tests {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", tc.name)
+				}
+			}()
+			tc.call()
+		}()
+	}
+}
+
+// TestGemmConcurrent checks that single-threaded OpenBLAS calls from several
+// goroutines at once, each on its own row block, give the right answer.
+func TestGemmConcurrent(t *testing.T) {
+	SetThreads(1)
+	r := rand.New(rand.NewPCG(3, 4))
+	m, n, k := 256, 96, 80
+	a32, b32 := to32(randSlice(r, m*k)), to32(randSlice(r, n*k))
+	const g = 8
+	// want: the same row blocks computed one after another, so the result
+	// must match bit for bit; it is itself checked against float64.
+	want := make([]float32, m*n)
+	for w := 0; w < g; w++ {
+		lo, hi := w*m/g, (w+1)*m/g
+		Gemm(false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, want[lo*n:], n)
+	}
+	ref := make([]float64, m*n)
+	naive(false, true, m, n, k, 1, to64(a32), k, to64(b32), k, 0, ref, n)
+	for i := range ref {
+		if math.Abs(float64(want[i])-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
+			t.Fatalf("sequential blocks: c[%d]=%v want %v", i, want[i], ref[i])
+		}
+	}
+	for rep := 0; rep < 20; rep++ {
+		got := make([]float32, m*n)
+		var wg sync.WaitGroup
+		for w := 0; w < g; w++ {
+			lo, hi := w*m/g, (w+1)*m/g
+			wg.Go(func() {
+				Gemm(false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, got[lo*n:], n)
+			})
+		}
+		wg.Wait()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("rep %d: c[%d]=%v want %v", rep, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+const bm, bn, bk = 4096, 1024, 256
+
+func gflops(b *testing.B, d time.Duration) {
+	b.ReportMetric(2*bm*bn*bk*float64(b.N)/d.Seconds()/1e9, "GFLOPS")
+}
+
+// BenchmarkSgemmOpenBLAS2 is one 4096x1024x256 sgemm with OpenBLAS's own
+// two threads.
+func BenchmarkSgemmOpenBLAS2(b *testing.B) {
+	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
+	SetThreads(2)
+	defer SetThreads(1)
+	start := time.Now()
+	for b.Loop() {
+		Gemm(false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
+	}
+	gflops(b, time.Since(start))
+}
+
+// BenchmarkSgemmGoroutines2 is the same product as two goroutines each doing
+// half of the rows with single-threaded OpenBLAS.
+func BenchmarkSgemmGoroutines2(b *testing.B) {
+	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
+	SetThreads(1)
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for h := 0; h < 2; h++ {
+			lo, hi := h*bm/2, (h+1)*bm/2
+			wg.Go(func() { Gemm(false, true, hi-lo, bn, bk, 1, a[lo*bk:], bk, w, bk, 0, c[lo*bn:], bn) })
+		}
+		wg.Wait()
+	}
+	gflops(b, time.Since(start))
+}
+
+// BenchmarkSgemm1 is one single-threaded call, for reference.
+func BenchmarkSgemm1(b *testing.B) {
+	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
+	SetThreads(1)
+	start := time.Now()
+	for b.Loop() {
+		Gemm(false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
+	}
+	gflops(b, time.Since(start))
+}

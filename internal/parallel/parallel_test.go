@@ -1,0 +1,123 @@
+package parallel
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestForCoversRangeOnce(t *testing.T) {
+	tests := []struct{ workers, n int }{
+		{1, 10}, {2, 1}, {2, 2}, {2, 7}, {3, 100}, {4, 3}, {8, 1000}, {2, 0},
+	}
+	for _, tc := range tests {
+		p := New(tc.workers)
+		hits := make([]int32, tc.n)
+		var calls atomic.Int32
+		fn := func(lo, hi int) {
+			calls.Add(1)
+			for i := lo; i < hi; i++ {
+				atomic.AddInt32(&hits[i], 1)
+			}
+		}
+		for rep := 0; rep < 50; rep++ {
+			p.For(tc.n, fn)
+		}
+		for i, h := range hits {
+			if h != 50 {
+				t.Fatalf("workers=%d n=%d: index %d visited %d times, want 50", tc.workers, tc.n, i, h)
+			}
+		}
+		if c, most := calls.Load(), int32(50*min(tc.workers, tc.n)); c > most {
+			t.Errorf("workers=%d n=%d: %d chunk calls, want <= %d", tc.workers, tc.n, c, most)
+		}
+		p.Close()
+	}
+}
+
+func TestForChunksContiguous(t *testing.T) {
+	p := New(3)
+	defer p.Close()
+	var got [3][2]atomic.Int64
+	var idx atomic.Int32
+	p.For(10, func(lo, hi int) {
+		i := idx.Add(1) - 1
+		got[i][0].Store(int64(lo))
+		got[i][1].Store(int64(hi))
+	})
+	if idx.Load() != 3 {
+		t.Fatalf("got %d chunks, want 3", idx.Load())
+	}
+	total := int64(0)
+	for i := range got {
+		lo, hi := got[i][0].Load(), got[i][1].Load()
+		if hi <= lo {
+			t.Errorf("empty chunk [%d,%d)", lo, hi)
+		}
+		total += hi - lo
+	}
+	if total != 10 {
+		t.Errorf("chunks cover %d elements, want 10", total)
+	}
+}
+
+func TestForNoAlloc(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	buf := make([]float64, 1024)
+	fn := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			buf[i]++
+		}
+	}
+	allocs := testing.AllocsPerRun(1000, func() { p.For(len(buf), fn) })
+	if allocs != 0 {
+		t.Fatalf("For allocated %v times per call, want 0", allocs)
+	}
+	if buf[0] != buf[1023] || buf[0] < 1000 {
+		t.Fatalf("loop did not run: buf[0]=%v buf[1023]=%v", buf[0], buf[1023])
+	}
+}
+
+// TestForAfterIdle checks that helpers that have parked (blocked on their
+// channel) are woken correctly.
+func TestForAfterIdle(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	var sum atomic.Int64
+	fn := func(lo, hi int) { sum.Add(int64(hi - lo)) }
+	for i := 0; i < 5; i++ {
+		time.Sleep(5 * time.Millisecond)
+		p.For(100, fn)
+	}
+	if sum.Load() != 500 {
+		t.Fatalf("sum %d, want 500", sum.Load())
+	}
+}
+
+// BenchmarkForLatency measures the round trip of an almost empty For call:
+// the fixed cost each parallel loop of a training step pays.
+func BenchmarkForLatency(b *testing.B) {
+	p := New(2)
+	defer p.Close()
+	var x [2][64]int64
+	fn := func(lo, hi int) { x[lo][0]++ }
+	b.ReportAllocs()
+	for b.Loop() {
+		p.For(2, fn)
+	}
+}
+
+// BenchmarkForLatencyParked measures For when the helper has gone to sleep.
+func BenchmarkForLatencyParked(b *testing.B) {
+	p := New(2)
+	defer p.Close()
+	var x [2][64]int64
+	fn := func(lo, hi int) { x[lo][0]++ }
+	for b.Loop() {
+		b.StopTimer()
+		time.Sleep(2 * time.Millisecond)
+		b.StartTimer()
+		p.For(2, fn)
+	}
+}
