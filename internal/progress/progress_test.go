@@ -16,7 +16,7 @@ func TestLine(t *testing.T) {
 		want          []string
 	}{
 		{"start", 0, 0, 0, "", []string{"train [....................] 0/100 updates   0%", "| 0s"}},
-		{"half with rate", 0, 50, 10 * time.Second, "loss 7.10", []string{"[##########..........] 50/100", "50%", "| loss 7.10 |", "5.0 updates/s", "ETA 10s"}},
+		{"half with rate", 0, 50, 10 * time.Second, "loss 7.10", []string{"[##########..........] 50/100", "50%", "| loss 7.10 |", "| 5 updates/s", "ETA 10s"}},
 		{"resumed: rate counts only this run", 40, 50, 10 * time.Second, "", []string{"| 1 updates/s", "ETA 50s"}},
 		{"done", 0, 100, 100 * time.Second, "", []string{"100%", "ETA 0s"}},
 	}
