@@ -1,0 +1,156 @@
+// Package roberta is the RoBERTa masked language model of Lethe: its
+// configuration (Hugging Face RobertaConfig names and meaning), its
+// parameters (one flat buffer, each tensor a view under its Hugging Face
+// name), their initialisation, and a hand-written forward and backward pass
+// that computes what Hugging Face's RobertaForMaskedLM computes, in float32
+// on CPU, without allocating per step.
+package roberta
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Config is a RoBERTa model configuration. Field names and JSON names are
+// those of Hugging Face's RobertaConfig so that a config.json written by
+// Lethe loads in transformers and the other way round.
+type Config struct {
+	VocabSize                 int      `json:"vocab_size"`
+	HiddenSize                int      `json:"hidden_size"`
+	NumHiddenLayers           int      `json:"num_hidden_layers"`
+	NumAttentionHeads         int      `json:"num_attention_heads"`
+	IntermediateSize          int      `json:"intermediate_size"`
+	HiddenAct                 string   `json:"hidden_act"`
+	HiddenDropoutProb         float64  `json:"hidden_dropout_prob"`
+	AttentionProbsDropoutProb float64  `json:"attention_probs_dropout_prob"`
+	MaxPositionEmbeddings     int      `json:"max_position_embeddings"`
+	TypeVocabSize             int      `json:"type_vocab_size"`
+	InitializerRange          float64  `json:"initializer_range"`
+	LayerNormEps              float64  `json:"layer_norm_eps"`
+	PadTokenID                int      `json:"pad_token_id"`
+	BosTokenID                int      `json:"bos_token_id"`
+	EosTokenID                int      `json:"eos_token_id"`
+	PositionEmbeddingType     string   `json:"position_embedding_type"`
+	ModelType                 string   `json:"model_type"`
+	Architectures             []string `json:"architectures"`
+	TieWordEmbeddings         bool     `json:"tie_word_embeddings"`
+}
+
+// defaults returns a Config with every field that does not describe the
+// model's size set to the RoBERTa value; the presets fill in the sizes.
+func defaults() Config {
+	return Config{
+		HiddenAct:                 "gelu",
+		HiddenDropoutProb:         0.1,
+		AttentionProbsDropoutProb: 0.1,
+		TypeVocabSize:             1,
+		InitializerRange:          0.02,
+		LayerNormEps:              1e-5,
+		PadTokenID:                1,
+		BosTokenID:                0,
+		EosTokenID:                2,
+		PositionEmbeddingType:     "absolute",
+		ModelType:                 "roberta",
+		Architectures:             []string{"RobertaForMaskedLM"},
+		TieWordEmbeddings:         true,
+	}
+}
+
+// PresetNames lists the names Preset accepts, smallest first.
+func PresetNames() []string { return []string{"tiny", "small", "base"} }
+
+// Preset returns a named configuration:
+//
+//	tiny:  vocab 100, hidden 32, 2 layers, 2 heads, FFN 64, sequence 16 (tests)
+//	small: vocab 8000, hidden 256, 4 layers, 4 heads, FFN 1024, sequence 128 (CPU runs)
+//	base:  vocab 50265, hidden 768, 12 layers, 12 heads, FFN 3072, sequence 512 (RoBERTa-base)
+//
+// The vocabulary size of a real run comes from its tokenizer; set VocabSize
+// after taking a preset.
+func Preset(name string) (Config, error) {
+	c := defaults()
+	var seq int
+	switch name {
+	case "tiny":
+		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 100, 32, 2, 2, 64
+		seq = 16
+	case "small":
+		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 8000, 256, 4, 4, 1024
+		seq = 128
+	case "base":
+		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 50265, 768, 12, 12, 3072
+		seq = 512
+	default:
+		return Config{}, fmt.Errorf("roberta: unknown preset %q (have %v)", name, PresetNames())
+	}
+	c.SetMaxSeqLen(seq)
+	return c, nil
+}
+
+// MaxSeqLen is the longest sequence the position embeddings can hold. As in
+// RoBERTa, positions start after the padding index, so
+// max_position_embeddings = MaxSeqLen + pad_token_id + 1 (514 for 512).
+func (c *Config) MaxSeqLen() int { return c.MaxPositionEmbeddings - c.PadTokenID - 1 }
+
+// SetMaxSeqLen sets MaxPositionEmbeddings so that sequences of t tokens fit.
+func (c *Config) SetMaxSeqLen(t int) { c.MaxPositionEmbeddings = t + c.PadTokenID + 1 }
+
+// HeadDim is the width of one attention head, hidden_size / num_attention_heads.
+func (c *Config) HeadDim() int { return c.HiddenSize / c.NumAttentionHeads }
+
+// Validate reports the first reason the configuration cannot be built or
+// deviates from what this implementation computes, or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	pos := func(name string, v int) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))
+		}
+	}
+	pos("vocab_size", c.VocabSize)
+	pos("hidden_size", c.HiddenSize)
+	pos("num_hidden_layers", c.NumHiddenLayers)
+	pos("num_attention_heads", c.NumAttentionHeads)
+	pos("intermediate_size", c.IntermediateSize)
+	if c.NumAttentionHeads > 0 && c.HiddenSize%c.NumAttentionHeads != 0 {
+		errs = append(errs, fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads))
+	}
+	if c.HiddenAct != "gelu" {
+		errs = append(errs, fmt.Errorf("hidden_act %q is not supported (only \"gelu\", the exact erf GELU)", c.HiddenAct))
+	}
+	prob := func(name string, p float64) {
+		if !(p >= 0 && p < 1) {
+			errs = append(errs, fmt.Errorf("%s must be in [0, 1), got %g", name, p))
+		}
+	}
+	prob("hidden_dropout_prob", c.HiddenDropoutProb)
+	prob("attention_probs_dropout_prob", c.AttentionProbsDropoutProb)
+	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize {
+		errs = append(errs, fmt.Errorf("pad_token_id %d is outside the vocabulary [0, %d)", c.PadTokenID, c.VocabSize))
+	}
+	if c.MaxSeqLen() <= 0 {
+		errs = append(errs, fmt.Errorf("max_position_embeddings %d leaves no room for a sequence after pad_token_id %d + 1", c.MaxPositionEmbeddings, c.PadTokenID))
+	}
+	if c.TypeVocabSize != 1 {
+		errs = append(errs, fmt.Errorf("type_vocab_size must be 1 (RoBERTa), got %d", c.TypeVocabSize))
+	}
+	if !(c.InitializerRange > 0) {
+		errs = append(errs, fmt.Errorf("initializer_range must be positive, got %g", c.InitializerRange))
+	}
+	if !(c.LayerNormEps > 0) {
+		errs = append(errs, fmt.Errorf("layer_norm_eps must be positive, got %g", c.LayerNormEps))
+	}
+	if c.PositionEmbeddingType != "absolute" {
+		errs = append(errs, fmt.Errorf("position_embedding_type %q is not supported (only \"absolute\")", c.PositionEmbeddingType))
+	}
+	if c.ModelType != "roberta" {
+		errs = append(errs, fmt.Errorf("model_type must be \"roberta\", got %q", c.ModelType))
+	}
+	if !c.TieWordEmbeddings {
+		errs = append(errs, errors.New("tie_word_embeddings must be true (the LM decoder is the word embedding matrix)"))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("roberta: invalid config: %w", errors.Join(errs...))
+}
