@@ -9,6 +9,10 @@ package blas
 
 /*
 #cgo LDFLAGS: -lopenblas
+#cgo noescape cblas_sgemm
+#cgo noescape cblas_dgemm
+#cgo nocallback cblas_sgemm
+#cgo nocallback cblas_dgemm
 #include <cblas.h>
 */
 import "C"
