@@ -1,0 +1,88 @@
+package dataset
+
+import (
+	"reflect"
+	"testing"
+)
+
+// seqDoc returns a document of n ids starting at first (all normal ids).
+func seqDoc(first, n int32) []int32 {
+	d := make([]int32, n)
+	for i := range d {
+		d[i] = first + int32(i)
+	}
+	return d
+}
+
+func TestSequencesPacking(t *testing.T) {
+	// seqLen 6: BOS + 5 ids per block.
+	tests := []struct {
+		name string
+		docs [][]int32
+		want [][2]int64 // block bounds
+	}{
+		{"docs packed greedily", [][]int32{seqDoc(10, 2), seqDoc(20, 3), seqDoc(30, 1)},
+			[][2]int64{{0, 5}, {5, 6}}},
+		{"exact fit", [][]int32{seqDoc(10, 5), seqDoc(20, 5)}, [][2]int64{{0, 5}, {5, 10}}},
+		{"doc never split when it fits a fresh block", [][]int32{seqDoc(10, 3), seqDoc(20, 4)},
+			[][2]int64{{0, 3}, {3, 7}}},
+		{"long doc split, remainder joined by next doc", [][]int32{seqDoc(10, 2), seqDoc(20, 12), seqDoc(40, 2)},
+			[][2]int64{{0, 2}, {2, 7}, {7, 12}, {12, 16}}},
+		{"long doc exact multiple", [][]int32{seqDoc(10, 10), seqDoc(30, 1)}, [][2]int64{{0, 5}, {5, 10}, {10, 11}}},
+		{"empty docs ignored", [][]int32{{}, seqDoc(10, 2), {}, {}, seqDoc(20, 2), {}}, [][2]int64{{0, 4}}},
+		{"no tokens", [][]int32{{}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := openDocs(t, 100, tc.docs)
+			s, err := NewSequences(f, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][2]int64
+			for i := 0; i < s.Len(); i++ {
+				lo, hi := s.Bounds(i)
+				got = append(got, [2]int64{lo, hi})
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("blocks %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if _, err := NewSequences(openDocs(t, 100, nil), 1); err == nil {
+		t.Error("sequence length 1 accepted")
+	}
+}
+
+func TestSequencesFill(t *testing.T) {
+	f := openDocs(t, 100, [][]int32{{10, 11, 2}, {20, 2}, seqDoc(30, 7)})
+	s, err := NewSequences(f, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int32{
+		{BOS, 10, 11, 2, 20, 2},
+		{BOS, 30, 31, 32, 33, 34},
+		{BOS, 35, 36, PAD, PAD, PAD},
+	}
+	wantN := []int{6, 6, 3}
+	if s.Len() != len(want) {
+		t.Fatalf("%d blocks, want %d", s.Len(), len(want))
+	}
+	dst := make([]int32, 6)
+	for i := range want {
+		n := s.Fill(i, dst)
+		if !reflect.DeepEqual(dst, want[i]) || n != wantN[i] {
+			t.Errorf("block %d = %v (%d tokens), want %v (%d)", i, dst, n, want[i], wantN[i])
+		}
+	}
+	// Every token of the file is in exactly one block, in order.
+	var all []int32
+	for i := 0; i < s.Len(); i++ {
+		lo, hi := s.Bounds(i)
+		all = append(all, f.Tokens(lo, hi)...)
+	}
+	if !reflect.DeepEqual(all, f.Tokens(0, f.NumTokens())) {
+		t.Error("blocks do not cover the file in order")
+	}
+}
