@@ -1,0 +1,175 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"lethe/internal/blas"
+)
+
+// Multi-head self-attention core (after the fused QKV projection, before the
+// output projection), as Hugging Face's RobertaSelfAttention in eager mode.
+//
+//	qkv, dqkv  [N, 3C]        q in columns 0:C, k in C:2C, v in 2C:3C;
+//	                          head h uses columns h*HS:(h+1)*HS of each
+//	keyBias    [B*T]          added to every score of key j: 0 for real tokens,
+//	                          a large negative (float32's lowest) for padding
+//	probs      [B, NH, T, T]  softmax(q k^T / sqrt(HS) + keyBias), before dropout
+//	out, dout  [N, C]         (dropout(probs) @ v), heads merged back into
+//	                          columns h*HS:(h+1)*HS
+//
+// The attention-dropout mask is that of DropoutForward applied to the
+// whole probs tensor with the same seed: element (b, h, i, j) is kept iff
+// hash(seed, ((b*NH+h)*T+i)*T+j) >= p.
+//
+// Both functions work on (batch, head) pairs [lo, hi) of B*NH, pair index
+// b*NH+h. They process the T query rows in blocks that fit a fixed-size
+// stack buffer, so they allocate nothing.
+
+// attnScratch is the number of elements of the per-call stack buffer that
+// holds a block of rows of the dropped probabilities or their gradients.
+const attnScratch = 8192
+
+// AttentionForward computes probs and out for (batch, head) pairs [lo, hi)
+// of B*NH, with attention-probability dropout p under seed.
+func AttentionForward[E Float](out, probs, qkv, keyBias []E, B, T, C, NH int, p E, seed uint64, lo, hi int) {
+	HS := C / NH
+	checkAttention(B, T, C, NH)
+	C3 := 3 * C
+	scale := E(1 / math.Sqrt(float64(HS)))
+	thr, dscale := dropThreshold(p)
+	rb := min(T, attnScratch/T) // query rows per block
+	var buf [attnScratch]E
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/NH, bh%NH
+		q := qkv[b*T*C3+h*HS:]
+		k := q[C:]
+		v := q[2*C:]
+		P := probs[bh*T*T : (bh+1)*T*T]
+		bias := keyBias[b*T : b*T+T]
+		o := out[b*T*C+h*HS:]
+		// Scores for all rows at once: P = scale * q k^T, then bias and softmax.
+		blas.Gemm(false, true, T, T, HS, scale, q, C3, k, C3, 0, P, T)
+		for i := 0; i < T; i++ {
+			softmaxBiasRow(P[i*T:i*T+T], bias)
+		}
+		if p == 0 {
+			blas.Gemm(false, false, T, HS, T, 1, P, T, v, C3, 0, o, C)
+			continue
+		}
+		base := uint64(bh * T * T)
+		for i0 := 0; i0 < T; i0 += rb {
+			r := min(rb, T-i0)
+			d := buf[:r*T]
+			src := P[i0*T : i0*T+r*T]
+			dropRows(d, src, seed, base+uint64(i0*T), thr, dscale)
+			blas.Gemm(false, false, r, HS, T, 1, d, T, v, C3, 0, o[i0*C:], C)
+		}
+	}
+}
+
+// AttentionBackward sets, for (batch, head) pairs [lo, hi) of B*NH, that
+// head's columns of dqkv (its q, k and v gradients; overwritten) from dout,
+// the forward's qkv and probs, and the same p and seed.
+func AttentionBackward[E Float](dqkv, dout, qkv, probs []E, B, T, C, NH int, p E, seed uint64, lo, hi int) {
+	HS := C / NH
+	checkAttention(B, T, C, NH)
+	C3 := 3 * C
+	scale := E(1 / math.Sqrt(float64(HS)))
+	thr, dscale := dropThreshold(p)
+	rb := min(T, attnScratch/T)
+	var buf [attnScratch]E
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/NH, bh%NH
+		q := qkv[b*T*C3+h*HS:]
+		k := q[C:]
+		v := q[2*C:]
+		dq := dqkv[b*T*C3+h*HS:]
+		dk := dq[C:]
+		dv := dq[2*C:]
+		P := probs[bh*T*T : (bh+1)*T*T]
+		do := dout[b*T*C+h*HS:]
+		base := uint64(bh * T * T)
+		for i0 := 0; i0 < T; i0 += rb {
+			r := min(rb, T-i0)
+			var beta E // the first block overwrites dk and dv, later ones add
+			if i0 > 0 {
+				beta = 1
+			}
+			Pi := P[i0*T : i0*T+r*T]
+			d := buf[:r*T]
+			// dv += dropout(P)[rows]^T @ dout[rows]
+			pd := Pi
+			if p != 0 {
+				dropRows(d, Pi, seed, base+uint64(i0*T), thr, dscale)
+				pd = d
+			}
+			blas.Gemm(true, false, T, HS, r, 1, pd, T, do[i0*C:], C, beta, dv, C3)
+			// d = dprobs[rows] = dout[rows] @ v^T, through the dropout mask.
+			blas.Gemm(false, true, r, T, HS, 1, do[i0*C:], C, v, C3, 0, d, T)
+			if p != 0 {
+				dropRows(d, d, seed, base+uint64(i0*T), thr, dscale)
+			}
+			// Softmax backward: dscores = P * (dP - sum(P*dP)).
+			for i := 0; i < r; i++ {
+				softmaxBackwardRow(d[i*T:i*T+T], Pi[i*T:i*T+T])
+			}
+			// dq[rows] = scale * dscores @ k;  dk += scale * dscores^T @ q[rows]
+			blas.Gemm(false, false, r, HS, T, scale, d, T, k, C3, 0, dq[i0*C3:], C3)
+			blas.Gemm(true, false, T, HS, r, scale, d, T, q[i0*C3:], C3, beta, dk, C3)
+		}
+	}
+}
+
+// checkAttention panics on shapes the attention kernels cannot handle.
+func checkAttention(B, T, C, NH int) {
+	if NH <= 0 || C%NH != 0 {
+		panic(fmt.Sprintf("nn: attention hidden size %d not divisible by %d heads", C, NH))
+	}
+	if T > attnScratch {
+		panic(fmt.Sprintf("nn: attention sequence length %d exceeds %d", T, attnScratch))
+	}
+}
+
+// dropRows sets d[j] = src[j]*scale if flat element base+j is kept under
+// thr, else 0. d may alias src.
+func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
+	d = d[:len(src)]
+	for j, v := range src {
+		if keep(seed, base+uint64(j), thr) {
+			d[j] = v * scale
+		} else {
+			d[j] = 0
+		}
+	}
+}
+
+// softmaxBiasRow replaces row (raw scores) with softmax(row + bias), in
+// place.
+func softmaxBiasRow[T Float](row, bias []T) {
+	bias = bias[:len(row)]
+	m := T(math.Inf(-1))
+	for j := range row {
+		x := row[j] + bias[j]
+		row[j] = x
+		m = max(m, x)
+	}
+	s := expShiftInto(row, row, m)
+	k := 1 / s
+	for j := range row {
+		row[j] *= k
+	}
+}
+
+// softmaxBackwardRow replaces d (the gradient of a softmax's output p) with
+// the gradient of its input: p * (d - sum(p*d)).
+func softmaxBackwardRow[T Float](d, p []T) {
+	p = p[:len(d)]
+	var s T
+	for j, v := range d {
+		s += v * p[j]
+	}
+	for j, v := range d {
+		d[j] = p[j] * (v - s)
+	}
+}
