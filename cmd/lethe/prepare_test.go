@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"lethe/corpus"
+	"lethe/dataset"
+)
+
+// wordEncoder is a fake tokenizer: one id per whitespace-separated word, "??"
+// is unknown.
+type wordEncoder struct{ vocab int }
+
+func (e wordEncoder) appendIDs(dst []int32, line string) []int32 {
+	for _, w := range strings.Fields(line) {
+		if w == "??" {
+			dst = append(dst, 3)
+			continue
+		}
+		h := fnv.New32a()
+		h.Write([]byte(w))
+		dst = append(dst, 5+int32(h.Sum32()%uint32(e.vocab-5)))
+	}
+	return dst
+}
+func (e wordEncoder) vocabSize() int { return e.vocab }
+func (e wordEncoder) unkID() int32   { return 3 }
+
+// testCorpus returns a corpus of n documents of a few lines each.
+func testCorpus(n int) string {
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "document %d says hello\n", i)
+		if i%3 == 0 {
+			fmt.Fprintf(&sb, "and a second line ?? with an unknown word %d\n", i)
+		}
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}
+
+func TestPrepareData(t *testing.T) {
+	dir := t.TempDir()
+	text := testCorpus(3000)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(testCorpus(500)))
+	zw.Close()
+	in1 := filepath.Join(dir, "a.txt")
+	in2 := filepath.Join(dir, "b.txt.gz")
+	os.WriteFile(in1, []byte(text), 0o644)
+	os.WriteFile(in2, gz.Bytes(), 0o644)
+	enc := wordEncoder{vocab: 500}
+
+	run := func(out string, workers int) *prepareSummary {
+		t.Helper()
+		var progress bytes.Buffer
+		sum, err := prepareData(context.Background(), prepareConfig{
+			modelPath: "fake.model", inputs: []string{in1, in2}, outDir: out,
+			split: corpus.Split{ValidFraction: 0.1, Seed: 1}, workers: workers,
+		}, enc, &progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(progress.String(), "prepare") {
+			t.Errorf("no progress line: %q", progress.String())
+		}
+		return sum
+	}
+	out1 := filepath.Join(dir, "out1")
+	sum := run(out1, 2)
+
+	// Expected, computed serially from the corpus reader and the split.
+	r, _ := corpus.Open([]string{in1, in2}, corpus.Options{})
+	var wantTrain, wantValid [][]int32
+	for {
+		d, err := r.Next()
+		if err != nil {
+			break
+		}
+		var ids []int32
+		for _, l := range d.Lines {
+			ids = append(enc.appendIDs(ids, l), dataset.EOS)
+		}
+		if (corpus.Split{ValidFraction: 0.1, Seed: 1}).IsValid(d.Lines) {
+			wantValid = append(wantValid, ids)
+		} else {
+			wantTrain = append(wantTrain, ids)
+		}
+	}
+	for _, side := range []struct {
+		name string
+		want [][]int32
+		got  splitSummary
+	}{{"train.tok", wantTrain, sum.Train}, {"valid.tok", wantValid, sum.Valid}} {
+		f, err := dataset.Open(filepath.Join(out1, side.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.NumDocs() != len(side.want) || int64(f.NumDocs()) != side.got.Documents || f.VocabSize() != 500 {
+			t.Fatalf("%s: %d docs (summary %d), want %d", side.name, f.NumDocs(), side.got.Documents, len(side.want))
+		}
+		for i, w := range side.want {
+			if got := f.Doc(i); !reflect.DeepEqual(got, w) {
+				t.Fatalf("%s doc %d = %v, want %v (input order lost?)", side.name, i, got, w)
+			}
+		}
+		if f.NumTokens() != side.got.Tokens {
+			t.Errorf("%s: %d tokens, summary says %d", side.name, f.NumTokens(), side.got.Tokens)
+		}
+		f.Close()
+	}
+	if n := sum.Train.Documents + sum.Valid.Documents; n != 3500 {
+		t.Errorf("%d documents, want 3500", n)
+	}
+	if share := float64(sum.Valid.Documents) / 3500; share < 0.08 || share > 0.12 {
+		t.Errorf("validation share %.3f, want about 0.1", share)
+	}
+	// 1 "??" in every third document: 1167 unknown words among the text tokens.
+	if u := sum.Train.UnknownTokens + sum.Valid.UnknownTokens; u != 1000+167 || sum.UnknownRate <= 0 {
+		t.Errorf("unknown tokens %d (rate %v), want 1167", u, sum.UnknownRate)
+	}
+
+	// summary.json round-trips.
+	raw, err := os.ReadFile(filepath.Join(out1, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk prepareSummary
+	if err := json.Unmarshal(raw, &onDisk); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk.Train != sum.Train || onDisk.VocabSize != 500 || onDisk.Tokenizer != "fake.model" {
+		t.Errorf("summary.json %+v", onDisk)
+	}
+
+	// One worker gives byte-identical files.
+	out2 := filepath.Join(dir, "out2")
+	run(out2, 1)
+	for _, name := range []string{"train.tok", "valid.tok"} {
+		a, _ := os.ReadFile(filepath.Join(out1, name))
+		b, _ := os.ReadFile(filepath.Join(out2, name))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between 1 and 2 workers", name)
+		}
+	}
+}
+
+func TestPrepareDataErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte(testCorpus(2000)+"caf\xe9\n"), 0o644)
+	tests := []struct {
+		name  string
+		cfg   prepareConfig
+		ctx   func() context.Context
+		check func(error) bool
+	}{
+		{"invalid utf-8", prepareConfig{inputs: []string{bad}}, context.Background,
+			func(err error) bool { return errors.Is(err, corpus.ErrInvalidUTF8) && strings.Contains(err.Error(), bad) }},
+		{"missing input", prepareConfig{inputs: []string{filepath.Join(dir, "nope")}}, context.Background,
+			func(err error) bool { return errors.Is(err, os.ErrNotExist) }},
+		{"bad fraction", prepareConfig{inputs: []string{bad}, split: corpus.Split{ValidFraction: 2}}, context.Background,
+			func(err error) bool { return strings.Contains(err.Error(), "fraction") }},
+		{"cancelled", prepareConfig{inputs: []string{bad}}, func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, func(err error) bool { return errors.Is(err, context.Canceled) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
+			tc.cfg.outDir, tc.cfg.workers = out, 2
+			_, err := prepareData(tc.ctx(), tc.cfg, wordEncoder{vocab: 100}, &bytes.Buffer{})
+			if err == nil || !tc.check(err) {
+				t.Fatalf("err = %v", err)
+			}
+			// Nothing half-written is left under a final name.
+			ents, _ := os.ReadDir(out)
+			if len(ents) != 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left behind: %v", names)
+			}
+		})
+	}
+}
+
+func TestPrepareCommandFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"prepare", "--input", "x.txt", "--out", "o"}, nil, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "--model") {
+		t.Errorf("missing --model: code %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"help", "prepare"}, nil, &stdout, &stderr); code != 0 ||
+		!strings.Contains(stdout.String(), "valid-fraction") {
+		t.Errorf("help: code %d, %q", code, stdout.String())
+	}
+}
