@@ -168,7 +168,9 @@ func TestPrepareDataErrors(t *testing.T) {
 		check func(error) bool
 	}{
 		{"invalid utf-8", prepareConfig{inputs: []string{bad}}, context.Background,
-			func(err error) bool { return errors.Is(err, corpus.ErrInvalidUTF8) && strings.Contains(err.Error(), bad) }},
+			func(err error) bool {
+				return errors.Is(err, corpus.ErrInvalidUTF8) && strings.Contains(err.Error(), bad)
+			}},
 		{"missing input", prepareConfig{inputs: []string{filepath.Join(dir, "nope")}}, context.Background,
 			func(err error) bool { return errors.Is(err, os.ErrNotExist) }},
 		{"bad fraction", prepareConfig{inputs: []string{bad}, split: corpus.Split{ValidFraction: 2}}, context.Background,
