@@ -327,3 +327,30 @@ func TestProgressConcurrent(t *testing.T) {
 		t.Fatalf("%d docs, err %v", len(docs), err)
 	}
 }
+
+// BenchmarkReader reads the file named by LETHE_BENCH_CORPUS (skipped when
+// unset) and reports MB/s of input.
+func BenchmarkReader(b *testing.B) {
+	p := os.Getenv("LETHE_BENCH_CORPUS")
+	if p == "" {
+		b.Skip("set LETHE_BENCH_CORPUS to a corpus file")
+	}
+	for i := 0; i < b.N; i++ {
+		r, err := Open([]string{p}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		_, total := r.Progress()
+		b.SetBytes(total)
+		r.Close()
+	}
+}

@@ -214,3 +214,28 @@ func TestPrepareCommandFlags(t *testing.T) {
 		t.Errorf("help: code %d, %q", code, stdout.String())
 	}
 }
+
+// BenchmarkPrepareData runs the pipeline with the fake word encoder over the
+// file named by LETHE_BENCH_CORPUS (skipped when unset): it measures
+// everything but the tokenizer.
+func BenchmarkPrepareData(b *testing.B) {
+	p := os.Getenv("LETHE_BENCH_CORPUS")
+	if p == "" {
+		b.Skip("set LETHE_BENCH_CORPUS to a corpus file")
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	var tokens int64
+	for i := 0; i < b.N; i++ {
+		sum, err := prepareData(context.Background(), prepareConfig{inputs: []string{p}, outDir: b.TempDir(),
+			split: corpus.Split{ValidFraction: 0.01}, workers: 2}, wordEncoder{vocab: 8000}, &bytes.Buffer{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens += sum.Train.Tokens + sum.Valid.Tokens
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+}
