@@ -34,7 +34,7 @@ func GeluForward[T Float](out, inp []T, lo, hi int) {
 func geluForward32(o, x []float32) {
 	o = o[:len(x)]
 	for i, v := range x {
-		o[i] = 0.5 * v * (1 + erff(v*invSqrt2))
+		o[i] = v * normCDF32(v)
 	}
 }
 
@@ -66,7 +66,7 @@ func geluBackward32(o, x, d []float32) {
 	d = d[:len(x)]
 	o = o[:len(x)]
 	for i, v := range x {
-		g := 0.5*(1+erff(v*invSqrt2)) + v*invSqrt2Pi*expf(-0.5*v*v)
+		g := normCDF32(v) + v*invSqrt2Pi*expf(-0.5*v*v)
 		o[i] = d[i] * g
 	}
 }

@@ -79,42 +79,71 @@ func expf(x float32) float32 {
 	return y * math.Float32frombits(uint32(n+127)<<23)
 }
 
-// erff is the error function in float32 with absolute error near 1e-7,
-// for the GELU. On |x| < 1 it uses an odd polynomial x*P(x*x); on 1 <= |x| <
-// 4 it uses erfc(x) = t*Q(t)*exp(-x*x) with t = 1/(1+x/2); beyond, erf(x) is
-// ±1 to float32 precision. Both polynomials were fitted by least squares
-// (absolute error 1.3e-9 and 1.1e-10 before float32 rounding).
+// erff is the error function in float32 with absolute error near 1e-7.
+// On |x| < 1 it uses an odd polynomial x*P(x*x) (least-squares fit,
+// absolute error 1.3e-9 before float32 rounding); beyond, 1 - erfcf(|x|).
 func erff(x float32) float32 {
 	a := x
 	if a < 0 {
 		a = -a
 	}
 	if a < 1 {
-		z := a * a
-		p := float32(7.9333345543e-05)
-		p = p*z - 8.0348012053e-04
-		p = p*z + 5.1912134897e-03
-		p = p*z - 2.6855396996e-02
-		p = p*z + 1.1283625667e-01
-		p = p*z - 3.7612629872e-01
-		p = p*z + 1.1283791666e+00
-		return x * p
+		return x * erfSmallPoly(a*a)
 	}
-	var y float32 = 1
-	if a < 4 {
-		t := 1 / (1 + 0.5*a)
-		q := float32(5.4088767777e-02)
-		q = q*t - 9.4969368181e-02
-		q = q*t - 1.0276639554e-01
-		q = q*t + 2.0440570698e-01
-		q = q*t + 1.1297840179e-01
-		q = q*t + 2.6486361298e-01
-		q = q*t + 2.7936571033e-01
-		q = q*t + 2.8226771542e-01
-		y = 1 - t*q*expf(-a*a)
-	}
+	y := 1 - erfcf(a)
 	if x < 0 {
 		return -y
 	}
 	return y
+}
+
+// erfSmallPoly is P(z) with erf(x) ~ x*P(x*x) on |x| < 1.
+func erfSmallPoly(z float32) float32 {
+	p := float32(7.9333345543e-05)
+	p = p*z - 8.0348012053e-04
+	p = p*z + 5.1912134897e-03
+	p = p*z - 2.6855396996e-02
+	p = p*z + 1.1283625667e-01
+	p = p*z - 3.7612629872e-01
+	return p*z + 1.1283791666e+00
+}
+
+// erfcf is the complementary error function for a >= 1 in float32, with
+// small relative error (so that 1+erf(x) for negative x has no
+// cancellation): erfc(a) = t*Q(t)*exp(-a*a), t = 1/(1+a/2), Q a
+// least-squares fit on [1, 9] (relative error 7e-9 with float32
+// coefficients). Beyond 9, erfc is below float32's normal range: 0.
+func erfcf(a float32) float32 {
+	if a >= 9 {
+		return 0
+	}
+	t := 1 / (1 + 0.5*a)
+	q := float32(-4.5456493404e-02)
+	q = q*t + 2.4449562905e-01
+	q = q*t - 4.4009494807e-01
+	q = q*t + 2.5071367884e-01
+	q = q*t - 1.9298381170e-02
+	q = q*t + 2.0254139761e-01
+	q = q*t + 2.4271356064e-01
+	q = q*t + 2.8245933364e-01
+	q = q*t + 2.8208089311e-01
+	return t * q * expf(-a*a)
+}
+
+// normCDF32 is the standard normal CDF Phi(x) = (1+erf(x/sqrt2))/2 in
+// float32, computed through erfc in the tails so that it keeps its relative
+// accuracy for negative x (where GELU's output is x times a small Phi).
+func normCDF32(x float32) float32 {
+	a := x * invSqrt2
+	if a < 0 {
+		a = -a
+	}
+	if a < 1 {
+		return 0.5 + 0.5*(x*invSqrt2)*erfSmallPoly(a*a)
+	}
+	e := 0.5 * erfcf(a)
+	if x < 0 {
+		return e
+	}
+	return 1 - e
 }

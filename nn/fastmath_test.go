@@ -58,6 +58,18 @@ func TestErff(t *testing.T) {
 	if worst > 2e-7 {
 		t.Errorf("erff max absolute error %.3g at %g, want <= 2e-7", worst, at)
 	}
+	worstRel, atRel := 0.0, 0.0
+	for i := 0; i <= 1000000; i++ {
+		x := -12 + float64(i)*12e-6
+		want := 0.5 * math.Erfc(-x/math.Sqrt2)
+		if e := math.Abs(float64(normCDF32(float32(x)))-want) / want; e > worstRel {
+			worstRel, atRel = e, x
+		}
+	}
+	t.Logf("normCDF32 on [-12,0]: max relative error %.3g at %g", worstRel, atRel)
+	if worstRel > 2e-5 {
+		t.Errorf("normCDF32 max relative error %.3g at %g", worstRel, atRel)
+	}
 	if erff(0) != 0 || erff(10) != 1 || erff(-10) != -1 {
 		t.Errorf("erff(0,10,-10) = %g %g %g", erff(0), erff(10), erff(-10))
 	}

@@ -1,0 +1,226 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randn32(r *rand.Rand, n int, s float64) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(s * r.NormFloat64())
+	}
+	return x
+}
+
+// splitCase is one op for the split-invariance test: run executes it on a
+// range of an n-long index space, reset clears what it writes (including
+// accumulated gradients), and outputs lists the results to compare. exact
+// says whether results must match bit for bit (GEMM-based ops may round
+// differently with different block sizes).
+type splitCase struct {
+	name    string
+	n       int
+	run     func(lo, hi int)
+	reset   func()
+	outputs func() [][]float32
+	exact   bool
+}
+
+func splitCases() []splitCase {
+	r := rand.New(rand.NewPCG(10, 10))
+	const n, c, f, v = 37, 12, 20, 9
+	inp := randn32(r, n*c, 1)
+	w, b := randn32(r, f*c, 1), randn32(r, f, 1)
+	dout := randn32(r, n*f, 1)
+	outF := make([]float32, n*f)
+	dinp := make([]float32, n*c)
+	dw, db := make([]float32, f*c), make([]float32, f)
+	lnw, lnb := randn32(r, c, 1), randn32(r, c, 1)
+	ln, mean, rstd := make([]float32, n*c), make([]float32, n), make([]float32, n)
+	LayerNormForward(ln, mean, rstd, inp, lnw, lnb, c, 1e-5, 0, n)
+	dlnw, dlnb := make([]float32, c), make([]float32, c)
+	doutC := randn32(r, n*c, 1)
+	outC := make([]float32, n*c)
+	ids, pos := make([]int32, n), make([]int32, n)
+	for i := range ids {
+		ids[i], pos[i] = int32(r.IntN(v)), int32(i%7)
+	}
+	wte, wpe, wtt := randn32(r, v*c, 1), randn32(r, 7*c, 1), randn32(r, c, 1)
+	dwte, dwpe, dwtt := make([]float32, v*c), make([]float32, 7*c), make([]float32, c)
+	rows := []int32{3, 30, 0, 17, 9, 36, 5}
+	gath := make([]float32, len(rows)*c)
+	logits := randn32(r, n*v, 2)
+	targets := make([]int32, n)
+	for i := range targets {
+		targets[i] = int32(r.IntN(v))
+	}
+	targets[4] = -100
+	losses, dlogits := make([]float32, n), make([]float32, n*v)
+	const B, T, AC, NH = 3, 9, 8, 2
+	qkv := randn32(r, B*T*3*AC, 1)
+	kb := make([]float32, B*T)
+	kb[T-1], kb[2*T-2], kb[2*T-1] = -math.MaxFloat32, -math.MaxFloat32, -math.MaxFloat32
+	aout, probs := make([]float32, B*T*AC), make([]float32, B*NH*T*T)
+	adout, dqkv := randn32(r, B*T*AC, 1), make([]float32, len(qkv))
+	AttentionForward(aout, probs, qkv, kb, B, T, AC, NH, 0.2, 5, 0, B*NH)
+	probs0 := append([]float32(nil), probs...)
+
+	zero := func(xs ...[]float32) func() {
+		return func() {
+			for _, x := range xs {
+				clear(x)
+			}
+		}
+	}
+	outs := func(xs ...[]float32) func() [][]float32 { return func() [][]float32 { return xs } }
+	return []splitCase{
+		{"LinearForward", n, func(lo, hi int) { LinearForward(outF, inp, w, b, c, f, lo, hi) }, zero(outF), outs(outF), false},
+		{"LinearBackwardInput", n, func(lo, hi int) { LinearBackwardInput(dinp, dout, w, c, f, lo, hi) }, zero(dinp), outs(dinp), false},
+		{"LinearBackwardParams", f, func(lo, hi int) { LinearBackwardParams(dw, db, dout, inp, n, c, f, lo, hi) }, zero(dw, db), outs(dw, db), false},
+		{"LayerNormForward", n, func(lo, hi int) { LayerNormForward(ln, mean, rstd, inp, lnw, lnb, c, 1e-5, lo, hi) }, zero(ln, mean, rstd), outs(ln, mean, rstd), true},
+		{"LayerNormBackwardInput", n, func(lo, hi int) { LayerNormBackwardInput(dinp, doutC, inp, mean, rstd, lnw, c, lo, hi) }, zero(dinp), outs(dinp), true},
+		{"LayerNormBackwardParams", c, func(lo, hi int) { LayerNormBackwardParams(dlnw, dlnb, doutC, inp, mean, rstd, n, c, lo, hi) }, zero(dlnw, dlnb), outs(dlnw, dlnb), true},
+		{"GeluForward", n * f, func(lo, hi int) { GeluForward(outF, dout, lo, hi) }, zero(outF), outs(outF), true},
+		{"GeluBackward", n * c, func(lo, hi int) { GeluBackward(outC, inp, doutC, lo, hi) }, zero(outC), outs(outC), true},
+		{"DropoutForward", n * c, func(lo, hi int) { DropoutForward(outC, inp, 0.3, 11, lo, hi) }, zero(outC), outs(outC), true},
+		{"DropoutBackward", n * c, func(lo, hi int) { DropoutBackward(outC, doutC, 0.3, 11, lo, hi) }, zero(outC), outs(outC), true},
+		{"AddForward", n * c, func(lo, hi int) { AddForward(outC, inp, doutC, lo, hi) }, zero(outC), outs(outC), true},
+		{"Accumulate", n * c, func(lo, hi int) { Accumulate(outC, inp, lo, hi) }, zero(outC), outs(outC), true},
+		{"EmbeddingForward", n, func(lo, hi int) { EmbeddingForward(outC, ids, pos, wte, wpe, wtt, c, lo, hi) }, zero(outC), outs(outC), true},
+		{"EmbeddingBackward", c, func(lo, hi int) { EmbeddingBackward(dwte, dwpe, dwtt, doutC, ids, pos, n, c, lo, hi) }, zero(dwte, dwpe, dwtt), outs(dwte, dwpe, dwtt), true},
+		{"GatherRows", len(rows), func(lo, hi int) { GatherRows(gath, inp, rows, c, lo, hi) }, zero(gath), outs(gath), true},
+		{"ScatterRows", len(rows), func(lo, hi int) { ScatterRows(dinp, gath, rows, c, lo, hi) }, zero(dinp), outs(dinp), true},
+		{"CrossEntropyForward", n, func(lo, hi int) { CrossEntropyForward(losses, logits, targets, v, lo, hi) }, zero(losses), outs(losses), true},
+		{"CrossEntropyBackward", n, func(lo, hi int) { CrossEntropyBackward(dlogits, logits, targets, 0.1, v, lo, hi) }, zero(dlogits), outs(dlogits), true},
+		{"AttentionForward", B * NH, func(lo, hi int) { AttentionForward(aout, probs, qkv, kb, B, T, AC, NH, 0.2, 5, lo, hi) }, zero(aout, probs), outs(aout, probs), true},
+		{"AttentionBackward", B * NH, func(lo, hi int) { AttentionBackward(dqkv, adout, qkv, probs0, B, T, AC, NH, 0.2, 5, lo, hi) }, zero(dqkv), outs(dqkv), true},
+	}
+}
+
+// TestSplitInvariance checks that running an op over [0, n) in one call
+// gives the same result as running it over several sub-ranges, which is
+// what lets parallel.Pool.For split any op.
+func TestSplitInvariance(t *testing.T) {
+	for _, tc := range splitCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.reset()
+			tc.run(0, tc.n)
+			var want [][]float32
+			for _, o := range tc.outputs() {
+				want = append(want, append([]float32(nil), o...))
+			}
+			cuts := []int{0, 1, tc.n / 3, tc.n / 3, tc.n - 1, tc.n} // includes an empty range
+			tc.reset()
+			for i := 0; i+1 < len(cuts); i++ {
+				tc.run(cuts[i], cuts[i+1])
+			}
+			nonzero := false
+			for k, got := range tc.outputs() {
+				for i := range got {
+					nonzero = nonzero || got[i] != 0
+					d := math.Abs(float64(got[i] - want[k][i]))
+					if (tc.exact && d != 0) || d > 1e-5*(1+math.Abs(float64(want[k][i]))) {
+						t.Fatalf("output %d element %d: split %g, whole %g", k, i, got[i], want[k][i])
+					}
+				}
+			}
+			if !nonzero {
+				t.Fatal("op wrote nothing")
+			}
+		})
+	}
+}
+
+// TestNoAlloc checks that no op allocates on the heap.
+func TestNoAlloc(t *testing.T) {
+	for _, tc := range splitCases() {
+		if a := testing.AllocsPerRun(5, func() { tc.run(0, tc.n) }); a != 0 {
+			t.Errorf("%s allocates %v times per call", tc.name, a)
+		}
+	}
+}
+
+// agree runs a float32 and a float64 computation of the same quantity and
+// reports the largest absolute and relative differences.
+func agree(got []float32, want []float64) (absErr, relErr float64) {
+	for i := range want {
+		d := math.Abs(float64(got[i]) - want[i])
+		absErr = math.Max(absErr, d)
+		relErr = math.Max(relErr, d/math.Max(math.Abs(want[i]), 1e-3))
+	}
+	return absErr, relErr
+}
+
+func to64(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = float64(v)
+	}
+	return y
+}
+
+// TestFloat32Agreement checks the float32 fast paths (polynomial exp and erf
+// inside GELU, softmax and cross-entropy) against the float64 paths on the
+// same inputs.
+func TestFloat32Agreement(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	const n = 50000
+	x32 := randn32(r, n, 3)
+	x64 := to64(x32)
+	d32 := randn32(r, n, 1)
+	d64 := to64(d32)
+	o32, o64 := make([]float32, n), make([]float64, n)
+	type result struct {
+		name          string
+		absErr, relEr float64
+		absTol        float64
+	}
+	var res []result
+	add := func(name string, absTol float64, got []float32, want []float64) {
+		a, rel := agree(got, want)
+		res = append(res, result{name, a, rel, absTol})
+	}
+	GeluForward(o32, x32, 0, n)
+	GeluForward(o64, x64, 0, n)
+	add("gelu forward", 1e-6, o32, o64)
+	GeluBackward(o32, x32, d32, 0, n)
+	GeluBackward(o64, x64, d64, 0, n)
+	add("gelu backward", 1e-6, o32, o64)
+
+	const B, T, C, NH = 2, 128, 16, 2
+	qkv32 := randn32(r, B*T*3*C, 2)
+	kb32 := make([]float32, B*T)
+	for j := 100; j < T; j++ {
+		kb32[T+j] = -math.MaxFloat32
+	}
+	p32, a32 := make([]float32, B*NH*T*T), make([]float32, B*T*C)
+	p64, a64 := make([]float64, B*NH*T*T), make([]float64, B*T*C)
+	AttentionForward(a32, p32, qkv32, kb32, B, T, C, NH, 0, 0, 0, B*NH)
+	AttentionForward(a64, p64, to64(qkv32), to64(kb32), B, T, C, NH, 0, 0, 0, B*NH)
+	add("softmax (attention probs)", 1e-6, p32, p64)
+	add("attention out", 1e-5, a32, a64)
+
+	const M, V = 20, 8000
+	l32 := randn32(r, M*V, 4)
+	tg := make([]int32, M)
+	for i := range tg {
+		tg[i] = int32(r.IntN(V))
+	}
+	ls32, ls64 := make([]float32, M), make([]float64, M)
+	CrossEntropyForward(ls32, l32, tg, V, 0, M)
+	CrossEntropyForward(ls64, to64(l32), tg, V, 0, M)
+	add("cross-entropy loss", 1e-5, ls32, ls64)
+	dl32, dl64 := make([]float32, M*V), make([]float64, M*V)
+	CrossEntropyBackward(dl32, l32, tg, 1, V, 0, M)
+	CrossEntropyBackward(dl64, to64(l32), tg, 1, V, 0, M)
+	add("cross-entropy grad", 1e-6, dl32, dl64)
+
+	for _, rs := range res {
+		t.Logf("%-26s max abs error %.3g, max rel error %.3g", rs.name, rs.absErr, rs.relEr)
+		if rs.absErr > rs.absTol {
+			t.Errorf("%s: float32 differs from float64 by %.3g, want <= %g", rs.name, rs.absErr, rs.absTol)
+		}
+	}
+}
