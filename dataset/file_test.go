@@ -198,3 +198,40 @@ func TestAppendTokensNoAlloc(t *testing.T) {
 		t.Errorf("allocs %v, tokens %v", allocs, buf)
 	}
 }
+
+// FuzzOpen checks that Open never panics on arbitrary bytes and that a file
+// it accepts can be read end to end.
+func FuzzOpen(f *testing.F) {
+	for _, docs := range [][][]int32{{{4, 5, 2}, {6, 2}}, {}, {{}}} {
+		b, err := os.ReadFile(writeDocs(f, 100, docs))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "f.tok")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tf, err := Open(p)
+		if err != nil {
+			return
+		}
+		defer tf.Close()
+		for i := 0; i < tf.NumDocs(); i++ {
+			for _, id := range tf.Doc(i) {
+				if id < 0 || int(id) >= tf.VocabSize() {
+					t.Fatalf("accepted id %d with vocabulary %d", id, tf.VocabSize())
+				}
+			}
+		}
+		if s, err := NewSequences(tf, 4); err == nil {
+			dst := make([]int32, 4)
+			for i := 0; i < s.Len(); i++ {
+				s.Fill(i, dst)
+			}
+		}
+	})
+}
