@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
@@ -22,7 +23,7 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return p
 }
 
-func gz(t *testing.T, s string) []byte {
+func gz(t testing.TB, s string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
@@ -353,4 +354,35 @@ func BenchmarkReader(b *testing.B) {
 		b.SetBytes(total)
 		r.Close()
 	}
+}
+
+// FuzzReader checks that arbitrary bytes give either an error or documents of
+// valid UTF-8, non-blank lines without line terminators.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte("a\nb\n\nc\n"), false)
+	f.Add([]byte("x\xff\n\n\r\n y"), true)
+	f.Add(gz(f, "hello\n\nworld"), false)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, skip bool) {
+		p := filepath.Join(dir, "f.txt")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open([]string{p}, Options{SkipInvalidUTF8: skip, MaxLineBytes: 64, MaxDocumentBytes: 128})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for {
+			d, err := r.Next()
+			if err != nil {
+				return
+			}
+			for _, l := range d.Lines {
+				if !utf8.ValidString(l) || blank([]byte(l)) || strings.ContainsAny(l, "\n") || len(l) > 64 {
+					t.Fatalf("bad line %q", l)
+				}
+			}
+		}
+	})
 }
