@@ -1,0 +1,447 @@
+package roberta
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"lethe/internal/parallel"
+	"lethe/nn"
+)
+
+// Model is a RobertaForMaskedLM with every activation buffer of a training
+// step allocated once for batches of up to maxBatch sequences of SeqLen
+// tokens. Forward and Backward do not allocate (after the LM-head buffers
+// have grown to the largest number of masked positions seen): every kernel
+// call goes through the pool with a closure built in New.
+//
+// Notation (as in package nn): B batch, T sequence length, N = B*T rows, C
+// hidden size, NH heads, F FFN size, V vocabulary, M masked (labelled) rows.
+//
+// A Model is not safe for concurrent use.
+type Model struct {
+	Config Config
+	Params *Params
+
+	pool           *parallel.Pool
+	maxBatch, T    int
+	c, f, v, nh, p int
+
+	// Current step (set by Forward, read by the closures).
+	b, n, m     int
+	seed        uint64
+	train       bool
+	forwardDone bool
+	pHidden     float32 // hidden dropout of this step (0 in eval)
+	pAttn       float32 // attention dropout of this step
+	eps         float32
+	opSeed      uint64 // seed of the op being run (dropout closures read it)
+
+	// Inputs derived from the batch.
+	ids     []int32   // [N]
+	pos     []int32   // [N] RoBERTa position ids
+	keyBias []float32 // [N] 0 for tokens, float32's lowest for padding
+	rows    []int32   // [M] masked row indices into N
+	targets []int32   // [M] their labels
+
+	// Embeddings.
+	embSum  []float32 // [N, C] word + position + type
+	embMean []float32 // [N]
+	embRstd []float32 // [N]
+	embOut  []float32 // [N, C] LayerNorm then dropout (layer 0's input)
+
+	layers []layerActs
+
+	// LM head over the masked rows (grown on demand to M rows).
+	hIn     []float32 // [M, C] gathered final hidden states
+	hDense  []float32 // [M, C] dense output (GELU input)
+	hAct    []float32 // [M, C] GELU output (LayerNorm input)
+	hMean   []float32 // [M]
+	hRstd   []float32 // [M]
+	hNorm   []float32 // [M, C] LayerNorm output (decoder input)
+	logits  []float32 // [M, V]; holds dlogits after Backward
+	losses  []float32 // [M]
+	headCap int       // rows the head buffers hold
+
+	// Gradient scratch (reused by every layer).
+	dA, dB   []float32 // [N, C] gradient of a layer's output / input (ping-pong)
+	dRes     []float32 // [N, C]
+	dC       []float32 // [N, C]
+	dFF      []float32 // [N, F]
+	dQKV     []float32 // [N, 3C]
+	dH       []float32 // [M, C] head scratch
+	dH2      []float32 // [M, C]
+	ceScale  float32
+	lossDone bool
+
+	fn closures
+}
+
+// layerActs holds the activations one encoder layer saves for its backward.
+type layerActs struct {
+	qkv          []float32 // [N, 3C]
+	probs        []float32 // [B, NH, T, T] attention probabilities before dropout
+	ctx          []float32 // [N, C] attention output (heads merged)
+	res1         []float32 // [N, C] x + dropout(attn dense)
+	h1           []float32 // [N, C] LayerNorm(res1)
+	mean1, rstd1 []float32 // [N]
+	pre          []float32 // [N, F] intermediate dense output
+	act          []float32 // [N, F] GELU(pre)
+	res2         []float32 // [N, C] h1 + dropout(output dense)
+	out          []float32 // [N, C] LayerNorm(res2), the layer's output
+	mean2, rstd2 []float32 // [N]
+}
+
+// New builds a model for cfg with zeroed parameters (call Init) and buffers
+// for up to maxBatch sequences of seqLen tokens; seqLen must not exceed
+// cfg.MaxSeqLen(). pool runs every kernel.
+func New(cfg Config, maxBatch, seqLen int, pool *parallel.Pool) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if maxBatch <= 0 {
+		return nil, fmt.Errorf("roberta: maxBatch must be positive, got %d", maxBatch)
+	}
+	if seqLen <= 0 || seqLen > cfg.MaxSeqLen() {
+		return nil, fmt.Errorf("roberta: sequence length %d outside [1, %d] (max_position_embeddings %d)", seqLen, cfg.MaxSeqLen(), cfg.MaxPositionEmbeddings)
+	}
+	if pool == nil {
+		return nil, errors.New("roberta: nil pool")
+	}
+	params, err := NewParams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	N, C, F := maxBatch*seqLen, cfg.HiddenSize, cfg.IntermediateSize
+	m := &Model{
+		Config: cfg, Params: params, pool: pool, maxBatch: maxBatch, T: seqLen,
+		c: C, f: F, v: cfg.VocabSize, nh: cfg.NumAttentionHeads, p: cfg.MaxPositionEmbeddings,
+		eps:     float32(cfg.LayerNormEps),
+		ids:     make([]int32, N),
+		pos:     make([]int32, N),
+		keyBias: make([]float32, N),
+		rows:    make([]int32, N),
+		targets: make([]int32, N),
+		embSum:  make([]float32, N*C),
+		embMean: make([]float32, N),
+		embRstd: make([]float32, N),
+		embOut:  make([]float32, N*C),
+		dA:      make([]float32, N*C),
+		dB:      make([]float32, N*C),
+		dRes:    make([]float32, N*C),
+		dC:      make([]float32, N*C),
+		dFF:     make([]float32, N*F),
+		dQKV:    make([]float32, N*3*C),
+	}
+	m.layers = make([]layerActs, cfg.NumHiddenLayers)
+	for i := range m.layers {
+		m.layers[i] = layerActs{
+			qkv:   make([]float32, N*3*C),
+			probs: make([]float32, maxBatch*cfg.NumAttentionHeads*seqLen*seqLen),
+			ctx:   make([]float32, N*C),
+			res1:  make([]float32, N*C),
+			h1:    make([]float32, N*C),
+			mean1: make([]float32, N),
+			rstd1: make([]float32, N),
+			pre:   make([]float32, N*F),
+			act:   make([]float32, N*F),
+			res2:  make([]float32, N*C),
+			out:   make([]float32, N*C),
+			mean2: make([]float32, N),
+			rstd2: make([]float32, N),
+		}
+	}
+	m.buildClosures()
+	return m, nil
+}
+
+// MaxBatch is the largest batch Forward accepts.
+func (m *Model) MaxBatch() int { return m.maxBatch }
+
+// SeqLen is the length T of every sequence of a batch.
+func (m *Model) SeqLen() int { return m.T }
+
+// Init draws all parameters as Hugging Face does (see Params.Init).
+func (m *Model) Init(seed uint64) { m.Params.Init(seed) }
+
+// ResetWordEmbeddings redraws the token embedding matrix (see
+// Params.ResetWordEmbeddings).
+func (m *Model) ResetWordEmbeddings(seed uint64) { m.Params.ResetWordEmbeddings(seed) }
+
+// ZeroGrad sets every parameter gradient to zero.
+func (m *Model) ZeroGrad() { m.Params.ZeroGrad() }
+
+// growHead makes the LM-head buffers hold at least rows rows. It allocates
+// only when a batch has more masked positions than any before it.
+func (m *Model) growHead(rows int) {
+	if rows <= m.headCap {
+		return
+	}
+	rows = max(rows, m.headCap*5/4)
+	rows = min(rows, m.maxBatch*m.T)
+	C, V := m.c, m.v
+	m.hIn = make([]float32, rows*C)
+	m.hDense = make([]float32, rows*C)
+	m.hAct = make([]float32, rows*C)
+	m.hNorm = make([]float32, rows*C)
+	m.hMean = make([]float32, rows)
+	m.hRstd = make([]float32, rows)
+	m.logits = make([]float32, rows*V)
+	m.losses = make([]float32, rows)
+	m.dH = make([]float32, rows*C)
+	m.dH2 = make([]float32, rows*C)
+	m.headCap = rows
+}
+
+// Seeds of the dropout ops of one step, derived from the step's seed so that
+// every op gets an independent mask.
+func (m *Model) dropSeed(op int) uint64 { return mix(m.seed, uint64(op)+1) }
+
+const (
+	opEmbDrop = iota
+	opAttnDrop
+	opProjDrop
+	opFFNDrop
+	opsPerLayer = 3
+)
+
+// layerSeed returns the seed of dropout op kind (opAttnDrop, opProjDrop or
+// opFFNDrop) in layer l.
+func (m *Model) layerSeed(l, kind int) uint64 { return m.dropSeed(1 + l*opsPerLayer + kind - 1) }
+
+// Forward runs the model on a batch of B sequences of SeqLen tokens (ids,
+// row-major [B, T]) with MLM labels (same shape, -100 for positions without
+// a label) and returns the mean cross-entropy over the labelled positions,
+// how many of them the model predicts right (argmax) and how many there are.
+// train turns dropout on; seed drives every dropout mask of the step. With
+// no labelled position the loss is 0. The activations stay for Backward.
+func (m *Model) Forward(ids, labels []int32, B int, train bool, seed uint64) (loss float64, correct, masked int, err error) {
+	m.forwardDone = false
+	if B <= 0 || B > m.maxBatch {
+		return 0, 0, 0, fmt.Errorf("roberta: batch %d outside [1, %d]", B, m.maxBatch)
+	}
+	T, N := m.T, B*m.T
+	if len(ids) != N || len(labels) != N {
+		return 0, 0, 0, fmt.Errorf("roberta: batch of %d x %d needs %d ids and labels, got %d and %d", B, T, N, len(ids), len(labels))
+	}
+	V, pad := int32(m.v), int32(m.Config.PadTokenID)
+	M := 0
+	lowest := float32(-math.MaxFloat32)
+	for b := 0; b < B; b++ {
+		next := pad // RoBERTa: positions count from padding_idx+1 over non-pad tokens
+		for t := 0; t < T; t++ {
+			i := b*T + t
+			id := ids[i]
+			if id < 0 || id >= V {
+				return 0, 0, 0, fmt.Errorf("roberta: token id %d at batch row %d, position %d outside vocabulary [0, %d)", id, b, t, V)
+			}
+			m.ids[i] = id
+			if id == pad {
+				m.pos[i], m.keyBias[i] = pad, lowest
+			} else {
+				next++
+				m.pos[i], m.keyBias[i] = next, 0
+			}
+			if lab := labels[i]; lab != -100 {
+				if lab < 0 || lab >= V {
+					return 0, 0, 0, fmt.Errorf("roberta: label %d at batch row %d, position %d outside vocabulary [0, %d) (use -100 for no label)", lab, b, t, V)
+				}
+				m.rows[M], m.targets[M] = int32(i), lab
+				M++
+			}
+		}
+	}
+	m.b, m.n, m.m, m.seed, m.train = B, N, M, seed, train
+	m.pHidden, m.pAttn = 0, 0
+	if train {
+		m.pHidden = float32(m.Config.HiddenDropoutProb)
+		m.pAttn = float32(m.Config.AttentionProbsDropoutProb)
+	}
+	C, F := m.c, m.f
+	fn := &m.fn
+
+	// Embeddings -> LayerNorm -> dropout.
+	m.pool.For(N, fn.embed)
+	m.pool.For(N, fn.embLN)
+	m.opSeed = m.dropSeed(opEmbDrop)
+	m.pool.For(N*C, fn.embDrop)
+
+	for l := range m.layers {
+		lf := &fn.layers[l]
+		m.pool.For(N, lf.qkv)
+		m.opSeed = m.layerSeed(l, opAttnDrop)
+		m.pool.For(B*m.nh, lf.attn)
+		m.pool.For(N, lf.proj)
+		m.opSeed = m.layerSeed(l, opProjDrop)
+		m.pool.For(N*C, lf.projDropAdd)
+		m.pool.For(N, lf.ln1)
+		m.pool.For(N, lf.inter)
+		m.pool.For(N*F, lf.gelu)
+		m.pool.For(N, lf.ffnOut)
+		m.opSeed = m.layerSeed(l, opFFNDrop)
+		m.pool.For(N*C, lf.ffnDropAdd)
+		m.pool.For(N, lf.ln2)
+	}
+
+	if M == 0 {
+		m.forwardDone = true
+		return 0, 0, 0, nil
+	}
+	m.growHead(M)
+	m.pool.For(M, fn.gather)
+	m.pool.For(M, fn.headDense)
+	m.pool.For(M*C, fn.headGelu)
+	m.pool.For(M, fn.headLN)
+	m.pool.For(M, fn.decoder)
+	// Cross-entropy rows are few and cheap; run them on the caller so the
+	// correct count needs no per-worker reduction.
+	correct = nn.CrossEntropyForward(m.losses, m.logits, m.targets, m.v, 0, M)
+	var sum float64
+	for _, l := range m.losses[:M] {
+		sum += float64(l)
+	}
+	m.forwardDone = true
+	return sum / float64(M), correct, M, nil
+}
+
+// MaskedLogits returns the logits of the labelled positions of the last
+// Forward, [M, V] in row-major (batch, position) order. Backward overwrites
+// them with their gradient; the slice is the model's own buffer.
+func (m *Model) MaskedLogits() []float32 { return m.logits[:m.m*m.v] }
+
+// MaskedRows returns the row indices (b*T + t) of the labelled positions of
+// the last Forward; the slice is the model's own buffer.
+func (m *Model) MaskedRows() []int32 { return m.rows[:m.m] }
+
+// grad returns q's gradient slice, or nil when q is frozen.
+func grad(q *nn.Param) []float32 {
+	if q.RequiresGrad {
+		return q.Grad
+	}
+	return nil
+}
+
+// Backward accumulates the gradient of the last Forward's mean loss into
+// the Grad of every parameter with RequiresGrad (call ZeroGrad first to
+// start fresh). Weight-gradient GEMMs of frozen parameters are skipped, and
+// activation gradients are propagated only as deep as some parameter below
+// needs them. The fused QKV weight and bias of a layer train as a unit: they
+// get gradients if any of query, key, value (weight or bias) requires them.
+// The masked logits are overwritten by their gradient.
+func (m *Model) Backward() error {
+	if !m.forwardDone {
+		return errors.New("roberta: Backward without a successful Forward")
+	}
+	m.forwardDone = false
+	M, N, C, F := m.m, m.n, m.c, m.f
+	if M == 0 {
+		return nil
+	}
+	P := m.Params
+	fn := &m.fn
+	m.ceScale = 1 / float32(M)
+
+	// Lowest layer whose parameters (or anything below) need a gradient.
+	embNeed := P.WordEmb.RequiresGrad || P.PosEmb.RequiresGrad || P.TypeEmb.RequiresGrad ||
+		P.EmbLN.RequiresGrad || P.EmbLNB.RequiresGrad
+	stop := len(m.layers) // propagate down to layer index stop (exclusive below)
+	if embNeed {
+		stop = -1
+	} else {
+		for l := range P.Layers {
+			if layerNeedsGrad(&P.Layers[l]) {
+				stop = l
+				break
+			}
+		}
+	}
+
+	// LM head.
+	m.pool.For(M, fn.ceBack)
+	if P.WordEmb.RequiresGrad || P.HeadBias.RequiresGrad {
+		m.pool.For(m.v, fn.decoderParams)
+	}
+	m.pool.For(M, fn.decoderInput)
+	if P.HeadLN.RequiresGrad || P.HeadLNB.RequiresGrad {
+		m.pool.For(C, fn.headLNParams)
+	}
+	m.pool.For(M, fn.headLNInput)
+	m.pool.For(M*C, fn.headGeluBack)
+	if P.HeadDense.RequiresGrad || P.HeadDenseB.RequiresGrad {
+		m.pool.For(C, fn.headDenseParams)
+	}
+	if stop == len(m.layers) {
+		return nil
+	}
+	m.pool.For(M, fn.headDenseInput)
+	// dA = gradient of the last layer's output: zero except masked rows.
+	m.pool.For(N*C, fn.zeroDA)
+	m.pool.For(M, fn.scatter)
+
+	for l := len(m.layers) - 1; l >= 0 && l >= stop; l-- {
+		lf := &fn.layers[l]
+		L := &P.Layers[l]
+		// Output LayerNorm: dRes = d res2 (flows to h1 and, through dropout, to the FFN).
+		if L.OutLN.RequiresGrad || L.OutLNB.RequiresGrad {
+			m.pool.For(C, lf.ln2Params)
+		}
+		m.pool.For(N, lf.ln2Input)
+		m.opSeed = m.layerSeed(l, opFFNDrop)
+		m.pool.For(N*C, lf.ffnDropBack) // dC = dropout'(dRes)
+		if L.Out.RequiresGrad || L.OutBias.RequiresGrad {
+			m.pool.For(C, lf.ffnOutParams)
+		}
+		m.pool.For(N, lf.ffnOutInput) // dFF = dC @ Wout
+		m.pool.For(N*F, lf.geluBack)  // dFF = gelu'(pre) * dFF
+		if L.Inter.RequiresGrad || L.InterBias.RequiresGrad {
+			m.pool.For(F, lf.interParams)
+		}
+		m.pool.For(N, lf.interInput) // dC = dFF @ Winter + dRes (residual)
+		// Attention-output LayerNorm.
+		if L.AttnLN.RequiresGrad || L.AttnLNB.RequiresGrad {
+			m.pool.For(C, lf.ln1Params)
+		}
+		m.pool.For(N, lf.ln1Input) // dRes = d res1
+		m.opSeed = m.layerSeed(l, opProjDrop)
+		m.pool.For(N*C, lf.projDropBack) // dC = dropout'(dRes)
+		if L.AttnOut.RequiresGrad || L.AttnOutBias.RequiresGrad {
+			m.pool.For(C, lf.projParams)
+		}
+		m.pool.For(N, lf.projInput) // dB = dC @ Wo  (d ctx)
+		m.opSeed = m.layerSeed(l, opAttnDrop)
+		m.pool.For(m.b*m.nh, lf.attnBack) // dQKV
+		if qkvNeedsGrad(L) {
+			m.pool.For(3*C, lf.qkvParams)
+		}
+		if l == stop { // nothing below needs a gradient
+			break
+		}
+		m.pool.For(N, lf.qkvInput) // dA = dQKV @ Wqkv + dRes (residual)
+	}
+	if !embNeed {
+		return nil
+	}
+	// Embeddings: dropout, LayerNorm, lookup.
+	m.opSeed = m.dropSeed(opEmbDrop)
+	m.pool.For(N*C, fn.embDropBack) // dC = dropout'(dA)
+	if P.EmbLN.RequiresGrad || P.EmbLNB.RequiresGrad {
+		m.pool.For(C, fn.embLNParams)
+	}
+	m.pool.For(N, fn.embLNInput) // dRes = d embSum
+	if P.WordEmb.RequiresGrad || P.PosEmb.RequiresGrad || P.TypeEmb.RequiresGrad {
+		m.pool.For(C, fn.embedBack)
+	}
+	return nil
+}
+
+func qkvNeedsGrad(L *Layer) bool {
+	return L.Query.RequiresGrad || L.Key.RequiresGrad || L.Value.RequiresGrad ||
+		L.QueryBias.RequiresGrad || L.KeyBias.RequiresGrad || L.ValueBias.RequiresGrad
+}
+
+func layerNeedsGrad(L *Layer) bool {
+	return qkvNeedsGrad(L) || L.AttnOut.RequiresGrad || L.AttnOutBias.RequiresGrad ||
+		L.AttnLN.RequiresGrad || L.AttnLNB.RequiresGrad || L.Inter.RequiresGrad ||
+		L.InterBias.RequiresGrad || L.Out.RequiresGrad || L.OutBias.RequiresGrad ||
+		L.OutLN.RequiresGrad || L.OutLNB.RequiresGrad
+}
