@@ -4,9 +4,11 @@ import (
 	"fmt"
 )
 
-// ParamState is the Adam moments of one parameter, under the parameter's name.
+// ParamState is the Adam moments of one parameter, under the parameter's name; Shape is the parameter's
+// shape (informative: SetState checks sizes, not shapes).
 type ParamState struct {
 	Name     string
+	Shape    []int
 	ExpAvg   []float32
 	ExpAvgSq []float32
 }
@@ -37,6 +39,7 @@ func (o *AdamW) State() State {
 			}
 			gs.Params = append(gs.Params, ParamState{
 				Name:     p.Name,
+				Shape:    append([]int(nil), p.Shape...),
 				ExpAvg:   append([]float32(nil), g.m[i]...),
 				ExpAvgSq: append([]float32(nil), g.v[i]...),
 			})
