@@ -9,6 +9,10 @@ type Schedule interface {
 // LinearSchedule is fairseq's polynomial_decay schedule with power 1 and end learning rate 0, as used to
 // pretrain RoBERTa: the rate rises linearly from 0 to Peak over the first Warmup updates (LR(Warmup) = Peak),
 // then falls linearly to 0 at update Total, and stays 0 after. Warmup 0 starts at Peak.
+//
+// fairseq evaluates the formula at the number of updates already done (update u runs at poly(u-1), except
+// update 1, which runs at poly(1)), so this schedule runs one update ahead of fairseq's; the difference is
+// one update's worth of warmup or decay.
 type LinearSchedule struct {
 	Peak          float64
 	Warmup, Total int
