@@ -18,6 +18,7 @@ import (
 	"lethe/corpus"
 	"lethe/dataset"
 	"lethe/internal/progress"
+	"lethe/tokenizer"
 )
 
 func prepareCommand() *command {
@@ -414,7 +415,35 @@ func writeJSONAtomic(path string, v any) error {
 	return nil
 }
 
-// loadEncoder loads the tokenizer model at path.
+// tokenizerEncoder adapts a tokenizer.Model to encoder.
+type tokenizerEncoder struct{ m *tokenizer.Model }
+
+func (e tokenizerEncoder) appendIDs(dst []int32, line string) []int32 {
+	return e.m.AppendIDs(dst, line)
+}
+func (e tokenizerEncoder) vocabSize() int { return e.m.VocabSize() }
+func (e tokenizerEncoder) unkID() int32   { return e.m.UnkID() }
+
+// loadEncoder loads the tokenizer model at path and checks that its special
+// ids follow the RoBERTa order the token files and loaders assume (<s>=0,
+// <pad>=1, </s>=2, <unk>=3, <mask> above them): a model trained with
+// SentencePiece's defaults (<unk>=0, <s>=1, </s>=2) would otherwise give
+// files whose line ends and padding mean something else.
 func loadEncoder(path string) (encoder, error) {
-	return nil, fmt.Errorf("load %s: the tokenizer package has no encoder yet", path)
+	m, err := tokenizer.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		name      string
+		got, want int32
+	}{{"<s>", m.BosID(), dataset.BOS}, {"<pad>", m.PadID(), dataset.PAD}, {"</s>", m.EosID(), dataset.EOS}, {"<unk>", m.UnkID(), dataset.UNK}} {
+		if c.got != c.want {
+			return nil, fmt.Errorf("tokenizer %s: %s has id %d, expected %d (RoBERTa order <s>,<pad>,</s>,<unk>; train it with \"lethe tokenizer train\" or spm_train --bos_id=0 --pad_id=1 --eos_id=2 --unk_id=3)", path, c.name, c.got, c.want)
+		}
+	}
+	if m.MaskID() <= dataset.UNK || int(m.MaskID()) >= m.VocabSize() {
+		return nil, fmt.Errorf("tokenizer %s: <mask> has id %d, expected an id in [4, %d)", path, m.MaskID(), m.VocabSize())
+	}
+	return tokenizerEncoder{m}, nil
 }

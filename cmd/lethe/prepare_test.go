@@ -16,6 +16,7 @@ import (
 
 	"lethe/corpus"
 	"lethe/dataset"
+	"lethe/tokenizer"
 )
 
 // wordEncoder is a fake tokenizer: one id per whitespace-separated word, "??"
@@ -238,4 +239,104 @@ func BenchmarkPrepareData(b *testing.B) {
 		tokens += sum.Train.Tokens + sum.Valid.Tokens
 	}
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// trainTestModel trains a small Lethe tokenizer on text and returns the
+// path of its .model file.
+func trainTestModel(t *testing.T, dir, text string) string {
+	t.Helper()
+	in := filepath.Join(dir, "tok-train.txt")
+	if err := os.WriteFile(in, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := tokenizer.DefaultTrainOptions()
+	opts.Inputs = []string{in}
+	opts.VocabSize = 120
+	opts.CharacterCoverage = 1
+	opts.NumThreads = 1
+	m, _, err := tokenizer.Train(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tokenizer.WriteTrainedModel(filepath.Join(dir, "tok"), m); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "tok.model")
+}
+
+func TestPrepareWithTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	text := testCorpus(300)
+	model := trainTestModel(t, dir, text)
+	in := filepath.Join(dir, "corpus.txt")
+	os.WriteFile(in, []byte(text+"Ωμέγα unseen letters\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"prepare", "--model", model, "--input", in, "--out", out, "--valid-fraction", "0.2"}, nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	m, err := tokenizer.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum prepareSummary
+	raw, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.VocabSize != m.VocabSize() || sum.Train.Documents+sum.Valid.Documents != 301 || sum.Valid.Documents == 0 {
+		t.Errorf("summary %+v", sum)
+	}
+	if sum.Train.UnknownTokens+sum.Valid.UnknownTokens == 0 {
+		t.Error("unseen letters gave no unknown tokens")
+	}
+	// Every document is the tokenizer's ids of its lines, each closed by </s>.
+	split := corpus.Split{ValidFraction: 0.2}
+	r, _ := corpus.Open([]string{in}, corpus.Options{})
+	files := map[bool]*dataset.File{}
+	for _, valid := range []bool{false, true} {
+		name := map[bool]string{false: "train.tok", true: "valid.tok"}[valid]
+		f, err := dataset.Open(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files[valid] = f
+	}
+	next := map[bool]int{}
+	for {
+		d, err := r.Next()
+		if err != nil {
+			break
+		}
+		var want []int32
+		for _, l := range d.Lines {
+			want = append(m.AppendIDs(want, l), dataset.EOS)
+		}
+		v := split.IsValid(d.Lines)
+		if got := files[v].Doc(next[v]); !reflect.DeepEqual(got, want) {
+			t.Fatalf("document at %s:%d: got %v, want %v", d.File, d.Line, got, want)
+		}
+		next[v]++
+	}
+}
+
+func TestLoadEncoderRejectsOtherSpecialOrder(t *testing.T) {
+	dir := t.TempDir()
+	p, err := tokenizer.ReadModelProto(trainTestModel(t, dir, testCorpus(200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.TrainerSpec.BosID, p.TrainerSpec.EosID, p.TrainerSpec.PadID = 1, 2, -1 // SentencePiece's defaults
+	bad := filepath.Join(dir, "spm-default.model")
+	if err := p.WriteFile(bad); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadEncoder(bad); err == nil || !strings.Contains(err.Error(), "<s> has id 1, expected 0") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := loadEncoder(filepath.Join(dir, "missing.model")); err == nil {
+		t.Error("missing model accepted")
+	}
 }
