@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -232,7 +233,13 @@ func ScanLists(dir string) ([]ListFile, error) {
 			out = append(out, ListFile{Path: p, Kind: "InRelease"})
 		default:
 			if i := strings.LastIndex(base, "_i18n_Translation-"); i >= 0 {
-				out = append(out, ListFile{Path: p, Kind: "Translation", Lang: base[i+len("_i18n_Translation-"):]})
+				// apt escapes some characters of URIs in file names: pt_BR is
+				// stored as Translation-pt%5fBR.
+				lang := base[i+len("_i18n_Translation-"):]
+				if u, err := url.PathUnescape(lang); err == nil {
+					lang = u
+				}
+				out = append(out, ListFile{Path: p, Kind: "Translation", Lang: lang})
 			}
 		}
 	}

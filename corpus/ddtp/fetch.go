@@ -213,7 +213,13 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	if helper == "" {
 		helper = DefaultAptHelper
 	}
-	a := aptLayout{filepath.Join(opts.Dir, "apt")}
+	// apt resolves relative Dir:: paths against other Dir:: settings: give
+	// it absolute ones.
+	abs, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	a := aptLayout{filepath.Join(abs, "apt")}
 	manPath := filepath.Join(opts.Dir, ManifestName)
 	old, err := readManifest(manPath)
 	if err != nil {

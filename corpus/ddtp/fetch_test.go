@@ -333,6 +333,26 @@ func TestFetchLanguagesAgreeOnSplits(t *testing.T) {
 	}
 }
 
+// TestFetchRelativeDir: apt must get absolute paths even for a relative
+// output directory.
+func TestFetchRelativeDir(t *testing.T) {
+	tmp := t.TempDir()
+	aptGet := fakeAptGet(t, tmp, fixtureFiles(), false)
+	t.Chdir(tmp)
+	m, err := Fetch(context.Background(), Options{Dir: filepath.Join("cache", "ddtp"), Langs: []string{"de"},
+		Shares: DefaultShares(), Sources: fixtureSources(), AptGet: aptGet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := readFile(t, filepath.Join(tmp, "cache", "ddtp", "apt", "apt.conf"))
+	if !strings.Contains(conf, `Dir::State::Lists "`+filepath.Join(tmp, "cache", "ddtp", "apt", "lists")+`";`) {
+		t.Errorf("apt.conf has no absolute lists directory:\n%s", conf)
+	}
+	if got := readFile(t, filepath.Join(tmp, "cache", "ddtp", "de", "test.txt")); got != "GNU-C-Compiler\nDies ist der GNU-C-Compiler.\n" || m.Languages["de"].Splits["test"].File != "de/test.txt" {
+		t.Errorf("de/test.txt = %q", got)
+	}
+}
+
 func TestFetchErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -430,7 +450,8 @@ func TestFetchCancelled(t *testing.T) {
 func TestScanLists(t *testing.T) {
 	dir := t.TempDir()
 	names := []string{
-		"h_debian_dists_bookworm_main_i18n_Translation-pt_BR.lz4",
+		"h_debian_dists_bookworm_main_i18n_Translation-pt%5fBR.lz4",
+		"h_debian_dists_bookworm_main_i18n_Translation-zh_CN",
 		"h_debian_dists_bookworm_main_i18n_Translation-pt.gz",
 		"h_debian_dists_bookworm_main_binary-amd64_Packages.lz4",
 		"h_debian_dists_bookworm_InRelease",
@@ -452,8 +473,9 @@ func TestScanLists(t *testing.T) {
 	want := []string{
 		"h_debian_dists_bookworm_InRelease InRelease ",
 		"h_debian_dists_bookworm_main_binary-amd64_Packages.lz4 Packages ",
+		"h_debian_dists_bookworm_main_i18n_Translation-pt%5fBR.lz4 Translation pt_BR",
 		"h_debian_dists_bookworm_main_i18n_Translation-pt.gz Translation pt",
-		"h_debian_dists_bookworm_main_i18n_Translation-pt_BR.lz4 Translation pt_BR",
+		"h_debian_dists_bookworm_main_i18n_Translation-zh_CN Translation zh_CN",
 	}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Errorf("ScanLists = %q, want %q", kinds, want)
