@@ -271,7 +271,7 @@ func writeAll(dir string, c *Checkpoint, crashMidway bool) error {
 }
 
 // configJSON marshals the config, adding "model_type": "roberta" and "architectures":
-// ["RobertaForMaskedLM"] when the config is a JSON object without them, so that transformers'
+// ["RobertaForMaskedLM"] when the config object lacks them (or has them null or empty), so that transformers'
 // AutoModelForMaskedLM recognises the directory.
 func configJSON(cfg any) ([]byte, error) {
 	raw, err := json.Marshal(cfg)
@@ -282,10 +282,14 @@ func configJSON(cfg any) ([]byte, error) {
 	if json.Unmarshal(raw, &obj) != nil || obj == nil {
 		return nil, fmt.Errorf("config: must marshal to a JSON object, got %.40s", raw)
 	}
-	if _, ok := obj["model_type"]; !ok {
+	absent := func(key string) bool {
+		v, ok := obj[key]
+		return !ok || string(v) == "null" || string(v) == `""` || string(v) == "[]"
+	}
+	if absent("model_type") {
 		obj["model_type"] = json.RawMessage(`"roberta"`)
 	}
-	if _, ok := obj["architectures"]; !ok {
+	if absent("architectures") {
 		obj["architectures"] = json.RawMessage(`["RobertaForMaskedLM"]`)
 	}
 	out, err := json.MarshalIndent(obj, "", "  ")
