@@ -1,0 +1,549 @@
+// Package train holds Lethe's training loops: masked-LM pretraining of a
+// RoBERTa encoder, standard or with active forgetting (the token embeddings
+// re-initialised every K updates), with periodic validation, a JSONL metrics
+// log, a progress line, atomic checkpoints and exact resumption after an
+// interruption.
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"lethe/checkpoint"
+	"lethe/dataset"
+	"lethe/internal/blas"
+	"lethe/internal/parallel"
+	"lethe/internal/progress"
+	"lethe/nn"
+	"lethe/optim"
+	"lethe/roberta"
+)
+
+// Options configures a pretraining run. The zero value is not useful; start
+// from DefaultOptions.
+type Options struct {
+	Config    roberta.Config // model shape; VocabSize is taken from the token files
+	TrainFile string         // token file (dataset format) to train on
+	ValidFile string         // token file for validation; "" skips validation
+	MaskID    int32          // id of <mask> in the tokenizer
+	OutDir    string         // checkpoints and metrics.jsonl go here
+
+	BatchSize     int     // sequences per update
+	SeqLen        int     // tokens per sequence, <s> and padding included
+	Updates       int     // total optimizer updates
+	WarmupUpdates int     // linear warm-up of the learning rate
+	PeakLR        float64 // learning rate at the end of warm-up, then linear decay to 0
+	Beta1, Beta2  float64 // Adam moments' decay
+	Eps           float64 // Adam epsilon
+	WeightDecay   float64 // decoupled weight decay (not on biases and LayerNorm weights)
+	ClipNorm      float64 // global gradient-norm clipping; 0 disables it
+
+	// ForgetEvery is K of active forgetting: after update u with u%K == 0 the
+	// token embeddings are re-drawn, their Adam moments and step counter
+	// reset, and their learning rate follows the schedule compressed into
+	// each K-update episode. 0 trains the standard way.
+	ForgetEvery int
+
+	Seed         uint64 // drives initialisation, data order, masking and dropout
+	ValidEvery   int    // validate every this many updates (and at the end)
+	ValidBatches int    // cap on validation batches per evaluation; 0 = the whole file
+	SaveEvery    int    // checkpoint every this many updates (and at the end and on interrupt)
+	Threads      int    // worker goroutines (cores) to use
+
+	Progress io.Writer // progress line; nil for none
+
+	// AfterUpdate, if set, is called after every update with the update number
+	// and its training loss (for monitoring, and for tests that stop a run at a
+	// chosen update).
+	AfterUpdate func(update int, loss float64)
+}
+
+// DefaultOptions returns the settings of Lethe's CPU-scale pretraining: the
+// RoBERTa recipe (Adam 0.9/0.98, eps 1e-6, weight decay 0.01, linear warm-up
+// then decay) with a batch and run length sized for two cores.
+func DefaultOptions() Options {
+	cfg, _ := roberta.Preset("small")
+	return Options{
+		Config:        cfg,
+		BatchSize:     32,
+		SeqLen:        128,
+		Updates:       10000,
+		WarmupUpdates: 1000,
+		PeakLR:        7e-4,
+		Beta1:         0.9,
+		Beta2:         0.98,
+		Eps:           1e-6,
+		WeightDecay:   0.01,
+		Seed:          1,
+		ValidEvery:    500,
+		SaveEvery:     500,
+		Threads:       2,
+	}
+}
+
+// Checkpoint and log names inside Options.OutDir.
+const (
+	LastCheckpoint = "checkpoint-last" // newest state; what a resumed run continues from
+	BestCheckpoint = "checkpoint-best" // lowest validation loss so far (the forgetting arm's hand-over)
+	MetricsFile    = "metrics.jsonl"   // one JSON object per logged update and per validation
+)
+
+// ErrInterrupted is returned (wrapped) when the context was cancelled and the
+// run saved a checkpoint to resume from.
+var ErrInterrupted = errors.New("training interrupted")
+
+// Result summarises a finished (or interrupted) run.
+type Result struct {
+	Update         int     // last completed update
+	TrainLoss      float64 // loss of the last update
+	ValidLoss      float64 // last validation loss (80/10/10 masking); NaN if none
+	BestValidLoss  float64 // NaN if never validated
+	TokensPerSec   float64 // over this process's updates
+	CheckpointDir  string  // the last checkpoint written
+	Resumed        bool    // whether the run continued from a checkpoint
+	ResumedAtStart int     // update the run resumed from
+}
+
+// trainerState is what trainer_state.json holds: everything besides the
+// parameters and the optimizer that a resumed run needs to continue exactly.
+type trainerState struct {
+	Update          int              `json:"update"`
+	Data            dataset.Position `json:"data_position"`
+	BestValidLoss   *float64         `json:"best_valid_loss,omitempty"`
+	BestValidUpdate int              `json:"best_valid_update,omitempty"`
+	TokensSeen      int64            `json:"tokens_seen"`
+	Seconds         float64          `json:"train_seconds"`
+	Run             runIdentity      `json:"run"`
+}
+
+// runIdentity is the part of Options that a resumed run must share with the
+// run it continues, or it would not be the same run.
+type runIdentity struct {
+	Seed          uint64  `json:"seed"`
+	BatchSize     int     `json:"batch_size"`
+	SeqLen        int     `json:"seq_len"`
+	Updates       int     `json:"updates"`
+	WarmupUpdates int     `json:"warmup_updates"`
+	PeakLR        float64 `json:"peak_lr"`
+	Beta1         float64 `json:"beta1"`
+	Beta2         float64 `json:"beta2"`
+	Eps           float64 `json:"eps"`
+	WeightDecay   float64 `json:"weight_decay"`
+	ClipNorm      float64 `json:"clip_norm"`
+	ForgetEvery   int     `json:"forget_every"`
+	MaskID        int32   `json:"mask_id"`
+}
+
+func (o *Options) identity() runIdentity {
+	return runIdentity{o.Seed, o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR, o.Beta1, o.Beta2,
+		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID}
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.TrainFile == "":
+		return errors.New("no training token file")
+	case o.OutDir == "":
+		return errors.New("no output directory")
+	case o.BatchSize < 1:
+		return fmt.Errorf("batch size %d: need at least 1", o.BatchSize)
+	case o.SeqLen < 2:
+		return fmt.Errorf("sequence length %d: need at least 2", o.SeqLen)
+	case o.Updates < 1:
+		return fmt.Errorf("updates %d: need at least 1", o.Updates)
+	case o.WarmupUpdates < 0 || o.WarmupUpdates > o.Updates:
+		return fmt.Errorf("warm-up %d updates: need 0..updates (%d)", o.WarmupUpdates, o.Updates)
+	case o.PeakLR <= 0:
+		return fmt.Errorf("peak learning rate %g: need > 0", o.PeakLR)
+	case o.ForgetEvery < 0:
+		return fmt.Errorf("forget-every %d: need >= 0", o.ForgetEvery)
+	case o.Threads < 1:
+		return fmt.Errorf("threads %d: need at least 1", o.Threads)
+	case o.MaskID < 0:
+		return fmt.Errorf("mask id %d: need >= 0", o.MaskID)
+	}
+	return nil
+}
+
+// run is the state of one Pretrain call.
+type run struct {
+	o       Options
+	pool    *parallel.Pool
+	model   *roberta.Model
+	opt     *optim.AdamW
+	loader  *dataset.Loader
+	valid   *dataset.Sequences
+	mask    dataset.MaskConfig
+	state   trainerState
+	metrics *os.File
+}
+
+// Pretrain trains a RoBERTa masked LM from scratch, or continues the run
+// saved in OutDir/checkpoint-last if there is one with the same settings.
+// When ctx is cancelled it saves a checkpoint and returns an error wrapping
+// ErrInterrupted; rerunning the same command continues bit-identically. A
+// NaN or infinite loss or gradient stops the run with an error and leaves
+// the last good checkpoint as it was.
+func Pretrain(ctx context.Context, o Options) (*Result, error) {
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	r := &run{o: o}
+	blas.SetThreads(1) // the pool's goroutines parallelise; OpenBLAS must not spin threads of its own
+	r.pool = parallel.New(o.Threads)
+	defer r.pool.Close()
+
+	trainFile, err := dataset.Open(o.TrainFile)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer trainFile.Close()
+	cfg := o.Config
+	cfg.VocabSize = trainFile.VocabSize()
+	if cfg.MaxSeqLen() < o.SeqLen {
+		cfg.SetMaxSeqLen(o.SeqLen)
+	}
+	if int(o.MaskID) >= cfg.VocabSize {
+		return nil, fmt.Errorf("train: mask id %d is outside the vocabulary of %s (%d ids)", o.MaskID, o.TrainFile, cfg.VocabSize)
+	}
+	trainSeq, err := dataset.NewSequences(trainFile, o.SeqLen)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	r.mask = dataset.RobertaMask(o.MaskID, cfg.VocabSize)
+	if r.loader, err = dataset.NewLoader(trainSeq, dataset.LoaderConfig{BatchSize: o.BatchSize, Seed: o.Seed, Mask: r.mask}); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if o.ValidFile != "" {
+		vf, err := dataset.Open(o.ValidFile)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		defer vf.Close()
+		if vf.VocabSize() != cfg.VocabSize {
+			return nil, fmt.Errorf("train: %s has vocabulary size %d but %s has %d: they come from different tokenizers",
+				o.ValidFile, vf.VocabSize(), o.TrainFile, cfg.VocabSize)
+		}
+		if r.valid, err = dataset.NewSequences(vf, o.SeqLen); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
+
+	if r.model, err = roberta.New(cfg, o.BatchSize, o.SeqLen, r.pool); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	r.model.Init(o.Seed)
+	if err := r.buildOptimizer(); err != nil {
+		return nil, err
+	}
+	r.state.Run = o.identity()
+
+	res := &Result{ValidLoss: math.NaN(), BestValidLoss: math.NaN()}
+	if err := r.resume(res); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if r.metrics, err = os.OpenFile(filepath.Join(o.OutDir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer r.metrics.Close()
+	err = r.loop(ctx, res)
+	if math.IsNaN(res.BestValidLoss) && r.state.BestValidLoss != nil {
+		res.BestValidLoss = *r.state.BestValidLoss
+	}
+	return res, err
+}
+
+// buildOptimizer makes two AdamW groups, the token embeddings and the body
+// (everything else), so that forgetting can reset the embeddings' moments,
+// step counter and learning-rate episode on their own.
+func (r *run) buildOptimizer() error {
+	o := r.o
+	sched := optim.LinearSchedule{Peak: o.PeakLR, Warmup: o.WarmupUpdates, Total: o.Updates}
+	var embSched optim.Schedule = sched
+	if o.ForgetEvery > 0 {
+		embSched = optim.EpisodicSchedule{Base: sched, Total: o.Updates, Episode: o.ForgetEvery}
+	}
+	groups := []optim.Group{
+		{Name: "embeddings", Params: []*nn.Param{r.model.Params.Embeddings()}, Schedule: embSched, WeightDecay: o.WeightDecay},
+		{Name: "body", Params: r.model.Params.Body(), Schedule: sched, WeightDecay: o.WeightDecay},
+	}
+	opt, err := optim.NewAdamW(groups, o.Beta1, o.Beta2, o.Eps)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	opt.SetFor(r.pool.For)
+	r.opt = opt
+	return nil
+}
+
+// resume loads OutDir/checkpoint-last if it exists.
+func (r *run) resume(res *Result) error {
+	dir := filepath.Join(r.o.OutDir, LastCheckpoint)
+	resolved, err := checkpoint.Resolve(dir)
+	if err != nil {
+		return nil // nothing to resume
+	}
+	raw, err := checkpoint.LoadTrainer(resolved)
+	if err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	var st trainerState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("train: resume: %s/%s: %w", resolved, checkpoint.TrainerFile, err)
+	}
+	if st.Run != r.state.Run {
+		return fmt.Errorf("train: %s was written by a run with other settings (%+v; this run: %+v): "+
+			"rerun with the same flags to resume it, or choose another --out", resolved, st.Run, r.state.Run)
+	}
+	var cfg roberta.Config
+	if err := checkpoint.LoadConfig(resolved, &cfg); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if err := sameConfig(cfg, r.model.Config); err != nil {
+		return fmt.Errorf("train: resume: %s/%s: %w", resolved, checkpoint.ConfigFile, err)
+	}
+	if err := checkpoint.LoadParams(resolved, r.model.Params.All()); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if err := checkpoint.LoadOptimizer(resolved, r.opt); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if err := r.loader.Seek(st.Data); err != nil {
+		return fmt.Errorf("train: resume: %s: %w", resolved, err)
+	}
+	r.state = st
+	res.Resumed, res.ResumedAtStart, res.Update = true, st.Update, st.Update
+	return nil
+}
+
+// sameConfig reports the first field where a checkpoint's config differs
+// from the model being trained.
+func sameConfig(got, want roberta.Config) error {
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(want)
+	if string(a) == string(b) {
+		return nil
+	}
+	var ma, mb map[string]any
+	json.Unmarshal(a, &ma)
+	json.Unmarshal(b, &mb)
+	for k, v := range mb {
+		if fmt.Sprint(ma[k]) != fmt.Sprint(v) {
+			return fmt.Errorf("config does not match this run: %s is %v, want %v", k, ma[k], v)
+		}
+	}
+	return errors.New("config does not match this run")
+}
+
+// stepSeed is the dropout seed of update u: a function of the run's seed and
+// u only, so a resumed run draws the same masks.
+func stepSeed(seed uint64, u int) uint64 {
+	z := seed*0x9E3779B97F4A7C15 + uint64(u)
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// forgetSeed is the seed of the embeddings drawn after update u.
+func forgetSeed(seed uint64, u int) uint64 { return stepSeed(seed^0x5EED0F0F, u) }
+
+// loop runs updates state.Update+1 .. Updates.
+func (r *run) loop(ctx context.Context, res *Result) error {
+	o := r.o
+	var batch dataset.Batch
+	var bar *progress.Bar
+	if o.Progress != nil {
+		bar = progress.New(o.Progress, "pretrain", "updates", float64(r.state.Update), float64(o.Updates))
+	}
+	params := r.model.Params.All()
+	start := time.Now()
+	startUpdate := r.state.Update
+	var lastLoss, lastAcc float64
+	var tokens int64
+	for u := r.state.Update + 1; u <= o.Updates; u++ {
+		if ctx.Err() != nil {
+			if err := r.save(LastCheckpoint, true, start); err != nil {
+				return err
+			}
+			res.CheckpointDir = filepath.Join(o.OutDir, LastCheckpoint)
+			if bar != nil {
+				bar.Finish(float64(r.state.Update), "interrupted")
+			}
+			return fmt.Errorf("%w at update %d: checkpoint saved in %s; rerun the same command to continue",
+				ErrInterrupted, r.state.Update, res.CheckpointDir)
+		}
+		r.loader.Next(&batch)
+		r.model.ZeroGrad()
+		loss, correct, masked, err := r.model.Forward(batch.InputIDs, batch.Labels, batch.B, true, stepSeed(o.Seed, u))
+		if err != nil {
+			return fmt.Errorf("train: update %d: %w", u, err)
+		}
+		if !optim.Finite(loss) {
+			return r.diverged(u, fmt.Sprintf("loss is %v", loss))
+		}
+		if err := r.model.Backward(); err != nil {
+			return fmt.Errorf("train: update %d: %w", u, err)
+		}
+		norm := optim.ClipGradNorm(params, o.ClipNorm)
+		if !optim.Finite(norm) {
+			return r.diverged(u, fmt.Sprintf("gradient norm is %v", norm))
+		}
+		r.opt.Step(u)
+		forgot := o.ForgetEvery > 0 && u%o.ForgetEvery == 0 && u < o.Updates
+		if forgot {
+			r.model.ResetWordEmbeddings(forgetSeed(o.Seed, u))
+			if err := r.opt.ResetGroup("embeddings"); err != nil {
+				return fmt.Errorf("train: update %d: %w", u, err)
+			}
+		}
+		r.state.Update = u
+		r.state.Data = r.loader.Position()
+		r.state.TokensSeen += int64(batch.B * batch.T)
+		tokens += int64(batch.B * batch.T)
+		lastLoss = loss
+		lastAcc = float64(correct) / float64(max(masked, 1))
+		elapsed := time.Since(start).Seconds()
+		tps := float64(tokens) / max(elapsed, 1e-9)
+		bodyLR, _ := r.opt.LR("body", u)
+		embLR, _ := r.opt.LR("embeddings", u)
+		r.log(map[string]any{"update": u, "loss": loss, "masked_acc": lastAcc, "grad_norm": norm,
+			"lr": bodyLR, "lr_embeddings": embLR, "tokens_per_s": tps, "forgot": forgot,
+			"tokens_seen": r.state.TokensSeen})
+		if bar != nil {
+			bar.Update(float64(u), fmt.Sprintf("loss %.3f | acc %.1f%% | lr %.2e | %.0f tok/s", loss, 100*lastAcc, bodyLR, tps))
+		}
+		if o.AfterUpdate != nil {
+			o.AfterUpdate(u, loss)
+		}
+		last := u == o.Updates
+		if r.valid != nil && (last || (o.ValidEvery > 0 && u%o.ValidEvery == 0)) {
+			if err := r.validate(u, res, start); err != nil {
+				return err
+			}
+		}
+		if last || (o.SaveEvery > 0 && u%o.SaveEvery == 0) {
+			if err := r.save(LastCheckpoint, true, start); err != nil {
+				return err
+			}
+			res.CheckpointDir = filepath.Join(o.OutDir, LastCheckpoint)
+		}
+	}
+	if bar != nil {
+		bar.Finish(float64(r.state.Update), fmt.Sprintf("loss %.3f | acc %.1f%%", lastLoss, 100*lastAcc))
+	}
+	res.Update = r.state.Update
+	res.TrainLoss = lastLoss
+	if n := r.state.Update - startUpdate; n > 0 {
+		res.TokensPerSec = float64(tokens) / time.Since(start).Seconds()
+	}
+	return nil
+}
+
+// diverged reports a non-finite loss or gradient without saving anything, so
+// the last good checkpoint stays as it was.
+func (r *run) diverged(u int, what string) error {
+	r.log(map[string]any{"update": u, "error": what})
+	keep := "no checkpoint had been saved yet"
+	if dir, err := checkpoint.Resolve(filepath.Join(r.o.OutDir, LastCheckpoint)); err == nil {
+		keep = "the last good checkpoint is " + dir
+	}
+	return fmt.Errorf("train: update %d: %s; training stopped (try a lower --lr or --clip-norm); %s", u, what, keep)
+}
+
+// validate measures the loss and accuracy on the validation file twice: with
+// RoBERTa's 80/10/10 corruption and with every chosen position shown as
+// <mask> (PROTOCOL.md: the 80/10/10 loss flatters weak models).
+func (r *run) validate(u int, res *Result, start time.Time) error {
+	loss, acc, err := r.evaluate(r.mask)
+	if err != nil {
+		return fmt.Errorf("train: validation at update %d: %w", u, err)
+	}
+	mo := r.mask
+	mo.MaskOnly = true
+	moLoss, moAcc, err := r.evaluate(mo)
+	if err != nil {
+		return fmt.Errorf("train: validation at update %d: %w", u, err)
+	}
+	res.ValidLoss = loss
+	r.log(map[string]any{"update": u, "valid_loss": loss, "valid_acc": acc,
+		"valid_mask_only_loss": moLoss, "valid_mask_only_acc": moAcc})
+	if r.state.BestValidLoss == nil || loss < *r.state.BestValidLoss {
+		l := loss
+		r.state.BestValidLoss, r.state.BestValidUpdate = &l, u
+		res.BestValidLoss = l
+		if err := r.save(BestCheckpoint, false, start); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evaluate returns the mean loss per masked token and the masked accuracy
+// over the validation sequences (at most ValidBatches batches).
+func (r *run) evaluate(mask dataset.MaskConfig) (loss, acc float64, err error) {
+	it, err := dataset.NewEvalIter(r.valid, r.o.BatchSize, mask, r.o.Seed)
+	if err != nil {
+		return 0, 0, err
+	}
+	var b dataset.Batch
+	var sum float64
+	var correct, count int
+	for n := 0; it.Next(&b); n++ {
+		if r.o.ValidBatches > 0 && n >= r.o.ValidBatches {
+			break
+		}
+		l, c, m, err := r.model.Forward(b.InputIDs, b.Labels, b.B, false, 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		if m == 0 {
+			continue
+		}
+		sum += l * float64(m)
+		correct += c
+		count += m
+	}
+	if count == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	return sum / float64(count), float64(correct) / float64(count), nil
+}
+
+// save writes a checkpoint directory under OutDir; withState adds the
+// optimizer and trainer state needed to resume.
+func (r *run) save(name string, withState bool, start time.Time) error {
+	c := &checkpoint.Checkpoint{Config: r.model.Config, Params: r.model.Params.All()}
+	if withState {
+		st := r.state
+		st.Seconds += time.Since(start).Seconds()
+		raw, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		c.Optimizer, c.Trainer = r.opt, raw
+	}
+	if err := checkpoint.Save(filepath.Join(r.o.OutDir, name), c); err != nil {
+		return fmt.Errorf("train: saving %s at update %d: %w", name, r.state.Update, err)
+	}
+	return nil
+}
+
+// log appends one JSON object to the metrics file.
+func (r *run) log(rec map[string]any) {
+	rec["time"] = time.Now().UTC().Format(time.RFC3339)
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return
+	}
+	r.metrics.Write(append(b, '\n'))
+}
