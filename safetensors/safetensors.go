@@ -499,6 +499,10 @@ func Write(path string, tensors []Tensor, metadata map[string]string) (err error
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file 0600; give it the usual permissions of a data file.
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("safetensors: write %s: %w", path, err)
+	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err = Encode(bw, tensors, metadata); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -100,6 +100,9 @@ func TestRoundTrip(t *testing.T) {
 	if _, ok := f.Get("nope"); ok {
 		t.Error("Get of a missing name succeeded")
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm()&0o044 != 0o044 {
+		t.Errorf("written file mode %v (%v), want readable by group and others", fi.Mode(), err)
+	}
 	// No temp files left behind.
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
