@@ -3,10 +3,10 @@ package dataset
 import "fmt"
 
 // Sequences cuts a token file into training blocks of SeqLen tokens: BOS
-// followed by up to SeqLen-1 ids, padded with PAD. Whole documents are packed
-// greedily into a block (fairseq's "complete" break mode); only a document
-// longer than a block is split, into full blocks followed by its remainder,
-// which later documents may join. Because packing keeps file order, every
+// followed by up to SeqLen-1 ids, padded with PAD. Whole units (documents, or
+// lines with PackLines) are packed greedily into a block (fairseq's
+// "complete" break mode); only a unit longer than a block is split, into full
+// blocks followed by its remainder, which later units may join. Because packing keeps file order, every
 // block is a contiguous range of the id array, so the index is just the
 // block boundaries (8 bytes per block), built once at load time.
 type Sequences struct {
@@ -15,33 +15,90 @@ type Sequences struct {
 	bounds []int64 // block i holds ids [bounds[i], bounds[i+1])
 }
 
+// Packing says which units a block is packed from.
+type Packing int
+
+const (
+	// PackDocuments packs whole documents (the default): a block never
+	// holds the end of one document and the start of the next unless both
+	// fit whole, so the model rarely sees text cut mid-document.
+	PackDocuments Packing = iota
+	// PackLines packs whole lines (runs of ids ending in EOS) across
+	// document boundaries, as fairseq's "complete" break mode does over a
+	// binarised text. Blocks are fuller (less padding, so less wasted
+	// compute) at the cost of mixing documents in a block.
+	PackLines
+)
+
+// String names the packing as the command line spells it.
+func (p Packing) String() string {
+	switch p {
+	case PackDocuments:
+		return "documents"
+	case PackLines:
+		return "lines"
+	}
+	return fmt.Sprintf("Packing(%d)", int(p))
+}
+
+// ParsePacking parses "documents" or "lines".
+func ParsePacking(s string) (Packing, error) {
+	switch s {
+	case "documents", "docs":
+		return PackDocuments, nil
+	case "lines":
+		return PackLines, nil
+	}
+	return 0, fmt.Errorf("dataset: packing %q: expected \"documents\" or \"lines\"", s)
+}
+
 // NewSequences builds the block index of f for sequences of seqLen tokens
-// (seqLen >= 2: BOS plus at least one id). Empty documents are skipped.
+// (seqLen >= 2: BOS plus at least one id), packing whole documents. Empty
+// documents are skipped.
 func NewSequences(f *File, seqLen int) (*Sequences, error) {
+	return NewPackedSequences(f, seqLen, PackDocuments)
+}
+
+// NewPackedSequences is NewSequences with a choice of packing unit.
+func NewPackedSequences(f *File, seqLen int, packing Packing) (*Sequences, error) {
 	if seqLen < 2 {
 		return nil, fmt.Errorf("dataset: %s: sequence length %d: expected at least 2 (<s> and one token)", f.path, seqLen)
 	}
-	capacity := int64(seqLen - 1)
+	if packing != PackDocuments && packing != PackLines {
+		return nil, fmt.Errorf("dataset: %s: unknown %v", f.path, packing)
+	}
 	s := &Sequences{file: f, seqLen: seqLen}
-	est := f.NumTokens()/capacity + int64(f.NumDocs())/8 + 2
-	s.bounds = make([]int64, 1, est)
+	capacity := int64(seqLen - 1)
+	s.bounds = make([]int64, 1, f.NumTokens()/capacity+int64(f.NumDocs())/8+2)
 	start := int64(0) // start of the block being filled
-	for i := 0; i < f.NumDocs(); i++ {
-		lo, hi := f.docStart(i), f.docStart(i+1)
-		if hi == lo {
-			continue
+	// add packs the unit [lo, hi) (lo is where the previous unit ended).
+	add := func(lo, hi int64) {
+		if hi == lo || hi-start <= capacity { // empty, or fits in the current block
+			return
 		}
-		if hi-start <= capacity { // the document fits in the current block
-			continue
-		}
-		if lo > start { // close the current block before this document
+		if lo > start { // close the current block before this unit
 			s.bounds = append(s.bounds, lo)
 			start = lo
 		}
-		for hi-start > capacity { // split a long document into full blocks
+		for hi-start > capacity { // split a long unit into full blocks
 			start += capacity
 			s.bounds = append(s.bounds, start)
 		}
+	}
+	for i := 0; i < f.NumDocs(); i++ {
+		lo, hi := f.docStart(i), f.docStart(i+1)
+		if packing == PackDocuments {
+			add(lo, hi)
+			continue
+		}
+		from := lo
+		for j := lo; j < hi; j++ {
+			if f.at(j) == EOS {
+				add(from, j+1)
+				from = j + 1
+			}
+		}
+		add(from, hi) // a document not ending in EOS: its tail is a unit
 	}
 	if f.NumTokens() > start {
 		s.bounds = append(s.bounds, f.NumTokens())

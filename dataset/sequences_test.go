@@ -86,3 +86,50 @@ func TestSequencesFill(t *testing.T) {
 		t.Error("blocks do not cover the file in order")
 	}
 }
+
+func TestSequencesPackLines(t *testing.T) {
+	// seqLen 6: BOS + 5 ids. Lines end in EOS (2).
+	tests := []struct {
+		name string
+		docs [][]int32
+		want [][2]int64
+	}{
+		{"a line joins the previous document", [][]int32{{10, 11, 2}, {20, 2, 21, 22, 2}},
+			[][2]int64{{0, 5}, {5, 8}}}, // documents: {0,3},{3,8}
+		{"a long document breaks at a line end", [][]int32{{10, 11, 2, 12, 13, 14, 2}},
+			[][2]int64{{0, 3}, {3, 7}}}, // documents: {0,5},{5,7}, cutting a line
+		{"long line split", [][]int32{{10, 2}, seqDoc(20, 7)}, // second doc has no EOS: its tail is one unit
+			[][2]int64{{0, 2}, {2, 7}, {7, 9}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := openDocs(t, 100, tc.docs)
+			s, err := NewPackedSequences(f, 6, PackLines)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][2]int64
+			for i := 0; i < s.Len(); i++ {
+				lo, hi := s.Bounds(i)
+				got = append(got, [2]int64{lo, hi})
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("blocks %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePacking(t *testing.T) {
+	for _, p := range []Packing{PackDocuments, PackLines} {
+		if got, err := ParsePacking(p.String()); err != nil || got != p {
+			t.Errorf("%v: got %v, %v", p, got, err)
+		}
+	}
+	if _, err := ParsePacking("sentences"); err == nil {
+		t.Error("unknown packing accepted")
+	}
+	if _, err := NewPackedSequences(openDocs(t, 100, nil), 8, Packing(7)); err == nil {
+		t.Error("unknown packing value accepted")
+	}
+}
