@@ -58,14 +58,11 @@ func LoadParams(dir string, params []*nn.Param, opts ...Option) error {
 	wanted := map[string]bool{}
 	for _, p := range params {
 		wanted[p.Name] = true
-		if o.skip[p.Name] {
+		if o.skip[p.Name] || Tied(p.Name) {
 			continue
 		}
 		t, ok := f.Get(p.Name)
 		if !ok {
-			if Tied(p.Name) {
-				continue
-			}
 			return fmt.Errorf("checkpoint: %s: missing tensor %q", path, p.Name)
 		}
 		if t.DType != safetensors.F32 {
