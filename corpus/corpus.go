@@ -157,7 +157,13 @@ func (r *Reader) Progress() (read, total int64) {
 }
 
 // Stats returns the counters so far.
-func (r *Reader) Stats() Stats { return r.stats }
+func (r *Reader) Stats() Stats {
+	st := r.stats
+	if r.br != nil {
+		st.TextBytes += r.offset // the file being read
+	}
+	return st
+}
 
 // Close releases the current file. Calling it more than once is harmless.
 func (r *Reader) Close() error {

@@ -386,3 +386,25 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestStatsTextBytes(t *testing.T) {
+	dir := t.TempDir()
+	text := "ab\n\ncd\nef\n\ngh\n"
+	p := writeFile(t, dir, "s.txt.gz", gz(t, text))
+	r, _ := Open([]string{p, writeFile(t, dir, "t.txt", []byte("xyz"))}, Options{})
+	want := []int64{4, 11, 14, 17} // decompressed bytes consumed after each document
+	for i, w := range want {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Stats().TextBytes; got != w {
+			t.Errorf("after document %d: TextBytes %d, want %d", i, got, w)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("err = %v, want EOF", err)
+	}
+	if got := r.Stats().TextBytes; got != int64(len(text)+3) {
+		t.Errorf("TextBytes %d at the end, want %d", got, len(text)+3)
+	}
+}
