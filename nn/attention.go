@@ -50,9 +50,7 @@ func AttentionForward[E Float](out, probs, qkv, keyBias []E, B, T, C, NH int, p 
 		o := out[b*T*C+h*HS:]
 		// Scores for all rows at once: P = scale * q k^T, then bias and softmax.
 		blas.Gemm(false, true, T, T, HS, scale, q, C3, k, C3, 0, P, T)
-		for i := 0; i < T; i++ {
-			softmaxBiasRow(P[i*T:i*T+T], bias)
-		}
+		softmaxBiasRows(P, bias)
 		if p == 0 {
 			blas.Gemm(false, false, T, HS, T, 1, P, T, v, C3, 0, o, C)
 			continue
@@ -111,9 +109,7 @@ func AttentionBackward[E Float](dqkv, dout, qkv, probs []E, B, T, C, NH int, p E
 				dropRows(d, d, seed, base+uint64(i0*T), thr, dscale)
 			}
 			// Softmax backward: dscores = P * (dP - sum(P*dP)).
-			for i := 0; i < r; i++ {
-				softmaxBackwardRow(d[i*T:i*T+T], Pi[i*T:i*T+T])
-			}
+			softmaxBackwardRows(d, Pi, T)
 			// dq[rows] = scale * dscores @ k;  dk += scale * dscores^T @ q[rows]
 			blas.Gemm(false, false, r, HS, T, scale, d, T, k, C3, 0, dq[i0*C3:], C3)
 			blas.Gemm(true, false, T, HS, r, scale, d, T, q[i0*C3:], C3, beta, dk, C3)
@@ -134,6 +130,11 @@ func checkAttention(B, T, C, NH int) {
 // dropRows sets d[j] = src[j]*scale if flat element base+j is kept under
 // thr, else 0. d may alias src.
 func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
+	if d32, ok := as32(d); ok {
+		s32, _ := as32(src)
+		cDropout(d32, s32, seed, base, thr, float32(scale))
+		return
+	}
 	d = d[:len(src)]
 	for j, v := range src {
 		if keep(seed, base+uint64(j), thr) {
@@ -141,6 +142,19 @@ func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
 		} else {
 			d[j] = 0
 		}
+	}
+}
+
+// softmaxBiasRows replaces each row of p (len(bias) wide, raw scores) with
+// softmax(row + bias), in place.
+func softmaxBiasRows[T Float](p, bias []T) {
+	if p32, ok := as32(p); ok {
+		b32, _ := as32(bias)
+		cSoftmaxBiasRows(p32, b32)
+		return
+	}
+	for i := 0; i < len(p); i += len(bias) {
+		softmaxBiasRow(p[i:i+len(bias)], bias)
 	}
 }
 
@@ -158,6 +172,19 @@ func softmaxBiasRow[T Float](row, bias []T) {
 	k := 1 / s
 	for j := range row {
 		row[j] *= k
+	}
+}
+
+// softmaxBackwardRows applies softmaxBackwardRow to each cols-wide row of
+// d and p.
+func softmaxBackwardRows[T Float](d, p []T, cols int) {
+	if d32, ok := as32(d); ok {
+		p32, _ := as32(p)
+		cSoftmaxBackwardRows(d32, p32, cols)
+		return
+	}
+	for i := 0; i < len(d); i += cols {
+		softmaxBackwardRow(d[i:i+cols], p[i:i+cols])
 	}
 }
 

@@ -42,6 +42,11 @@ func DropoutForward[T Float](out, inp []T, p T, seed uint64, lo, hi int) {
 		return
 	}
 	thr, scale := dropThreshold(p)
+	if o32, ok := as32(o); ok {
+		x32, _ := as32(x)
+		cDropout(o32, x32, seed, uint64(lo), thr, float32(scale))
+		return
+	}
 	for j, v := range x {
 		if keep(seed, uint64(lo+j), thr) {
 			o[j] = v * scale

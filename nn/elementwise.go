@@ -20,7 +20,7 @@ func GeluForward[T Float](out, inp []T, lo, hi int) {
 	}
 	if o, ok := as32(out[lo:hi]); ok {
 		x, _ := as32(inp[lo:hi])
-		geluForward32(o, x)
+		cGeluForward(o, x)
 		return
 	}
 	x := inp[lo:hi]
@@ -28,13 +28,6 @@ func GeluForward[T Float](out, inp []T, lo, hi int) {
 	o = o[:len(x)]
 	for i, v := range x {
 		o[i] = T(0.5 * float64(v) * (1 + math.Erf(float64(v)*invSqrt2)))
-	}
-}
-
-func geluForward32(o, x []float32) {
-	o = o[:len(x)]
-	for i, v := range x {
-		o[i] = v * normCDF32(v)
 	}
 }
 
@@ -47,7 +40,7 @@ func GeluBackward[T Float](dinp, inp, dout []T, lo, hi int) {
 	if o, ok := as32(dinp[lo:hi]); ok {
 		x, _ := as32(inp[lo:hi])
 		d, _ := as32(dout[lo:hi])
-		geluBackward32(o, x, d)
+		cGeluBackward(o, x, d)
 		return
 	}
 	x := inp[lo:hi]
@@ -59,15 +52,6 @@ func GeluBackward[T Float](dinp, inp, dout []T, lo, hi int) {
 		f := float64(v)
 		g := 0.5*(1+math.Erf(f*invSqrt2)) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
 		o[i] = d[i] * T(g)
-	}
-}
-
-func geluBackward32(o, x, d []float32) {
-	d = d[:len(x)]
-	o = o[:len(x)]
-	for i, v := range x {
-		g := normCDF32(v) + v*invSqrt2Pi*expf(-0.5*v*v)
-		o[i] = d[i] * g
 	}
 }
 

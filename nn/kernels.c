@@ -1,0 +1,245 @@
+// See kernels.h. Loops keep LANES independent partial results so that GCC
+// can vectorise reductions without reassociating (no -ffast-math needed).
+#include "kernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+#define LANES 16
+
+static inline float bits_to_f(int32_t i) {
+	float f;
+	memcpy(&f, &i, 4);
+	return f;
+}
+
+static inline int32_t f_to_bits(float f) {
+	int32_t i;
+	memcpy(&i, &f, 4);
+	return i;
+}
+
+// e**x, branch-free version of fastmath.go's expf: 0 below -87.33.
+static inline float f_exp(float x) {
+	float xc = x > 88.0f ? 88.0f : x;
+	xc = xc < -87.33f ? -87.33f : xc;
+	float t = xc * 1.44269504088896341f + 12582912.0f;
+	int32_t n = f_to_bits(t) - 0x4b400000;
+	float nf = t - 12582912.0f;
+	float r = xc - nf * 0.693359375f - nf * -2.12194440e-4f;
+	float p = 1.9899277034e-04f;
+	p = p * r + 1.3933663496e-03f;
+	p = p * r + 8.3332984816e-03f;
+	p = p * r + 4.1666464706e-02f;
+	p = p * r + 1.6666666719e-01f;
+	p = p * r + 5.0000000135e-01f;
+	float y = (1.0f + r + r * r * p) * bits_to_f((n + 127) << 23);
+	return x < -87.33f ? 0.0f : y;
+}
+
+// P(z) with erf(x) ~ x*P(x*x) on |x| < 1.
+static inline float erf_small(float z) {
+	float p = 7.9333345543e-05f;
+	p = p * z - 8.0348012053e-04f;
+	p = p * z + 5.1912134897e-03f;
+	p = p * z - 2.6855396996e-02f;
+	p = p * z + 1.1283625667e-01f;
+	p = p * z - 3.7612629872e-01f;
+	return p * z + 1.1283791666e+00f;
+}
+
+// erfc(a) for a >= 1 (any a >= 0 gives a finite value).
+static inline float erfc_large(float a) {
+	float t = 1.0f / (1.0f + 0.5f * a);
+	float q = -4.5456493404e-02f;
+	q = q * t + 2.4449562905e-01f;
+	q = q * t - 4.4009494807e-01f;
+	q = q * t + 2.5071367884e-01f;
+	q = q * t - 1.9298381170e-02f;
+	q = q * t + 2.0254139761e-01f;
+	q = q * t + 2.4271356064e-01f;
+	q = q * t + 2.8245933364e-01f;
+	q = q * t + 2.8208089311e-01f;
+	return t * q * f_exp(-a * a);
+}
+
+// Standard normal CDF, both branches computed and selected (vectorisable).
+static inline float norm_cdf(float x) {
+	const float s = 0.70710678118654752440f;
+	float xs = x * s;
+	float a = fabsf(xs);
+	float small = 0.5f + 0.5f * xs * erf_small(a * a);
+	float e = 0.5f * erfc_large(a < 1.0f ? 1.0f : a);
+	float large = x < 0.0f ? e : 1.0f - e;
+	return a < 1.0f ? small : large;
+}
+
+CLONES void lethe_gelu_fwd(float *out, const float *x, long n) {
+	for (long i = 0; i < n; i++) {
+		float v = x[i];
+		out[i] = v * norm_cdf(v);
+	}
+}
+
+CLONES void lethe_gelu_bwd(float *dinp, const float *x, const float *dout, long n) {
+	const float c = 0.39894228040143267794f;
+	for (long i = 0; i < n; i++) {
+		float v = x[i];
+		float g = norm_cdf(v) + v * c * f_exp(-0.5f * v * v);
+		dinp[i] = dout[i] * g;
+	}
+}
+
+// Maximum of x[0:n] (n >= 1).
+static inline float row_max(const float *x, long n) {
+	float acc[LANES];
+	long j = 0;
+	for (int k = 0; k < LANES; k++)
+		acc[k] = -INFINITY;
+	for (; j + LANES <= n; j += LANES)
+		for (int k = 0; k < LANES; k++)
+			acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
+	float m = -INFINITY;
+	for (int k = 0; k < LANES; k++)
+		m = acc[k] > m ? acc[k] : m;
+	for (; j < n; j++)
+		m = x[j] > m ? x[j] : m;
+	return m;
+}
+
+// Sets d[j] = exp(x[j]-m) (d may be NULL or alias x) and returns the sum,
+// added in LANES float lanes per block of 256 and in double across blocks.
+static inline float exp_sum(float *d, const float *x, float m, long n) {
+	double total = 0;
+	for (long b = 0; b < n; b += 256) {
+		long e = b + 256 < n ? b + 256 : n;
+		float acc[LANES] = {0};
+		long j = b;
+		if (d) {
+			for (; j + LANES <= e; j += LANES)
+				for (int k = 0; k < LANES; k++) {
+					float v = f_exp(x[j + k] - m);
+					d[j + k] = v;
+					acc[k] += v;
+				}
+		} else {
+			for (; j + LANES <= e; j += LANES)
+				for (int k = 0; k < LANES; k++)
+					acc[k] += f_exp(x[j + k] - m);
+		}
+		float s = 0;
+		for (; j < e; j++) {
+			float v = f_exp(x[j] - m);
+			if (d)
+				d[j] = v;
+			s += v;
+		}
+		for (int k = 0; k < LANES; k++)
+			s += acc[k];
+		total += s;
+	}
+	return (float)total;
+}
+
+CLONES float lethe_exp_sum(float *d, const float *x, float m, long n) { return exp_sum(d, x, m, n); }
+
+static inline void scale_row(float *x, float k, long n) {
+	for (long j = 0; j < n; j++)
+		x[j] *= k;
+}
+
+CLONES void lethe_softmax_bias_rows(float *p, const float *bias, long rows, long cols) {
+	for (long i = 0; i < rows; i++) {
+		float *x = p + i * cols;
+		for (long j = 0; j < cols; j++)
+			x[j] += bias[j];
+		float m = row_max(x, cols);
+		float s = exp_sum(x, x, m, cols);
+		scale_row(x, 1.0f / s, cols);
+	}
+}
+
+CLONES void lethe_softmax_bwd_rows(float *d, const float *p, long rows, long cols) {
+	for (long i = 0; i < rows; i++) {
+		float *g = d + i * cols;
+		const float *q = p + i * cols;
+		float acc[LANES] = {0};
+		long j = 0;
+		for (; j + LANES <= cols; j += LANES)
+			for (int k = 0; k < LANES; k++)
+				acc[k] += g[j + k] * q[j + k];
+		float s = 0;
+		for (; j < cols; j++)
+			s += g[j] * q[j];
+		for (int k = 0; k < LANES; k++)
+			s += acc[k];
+		for (j = 0; j < cols; j++)
+			g[j] = q[j] * (g[j] - s);
+	}
+}
+
+static inline uint64_t mix64(uint64_t seed, uint64_t i) {
+	uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+CLONES void lethe_dropout(float *out, const float *in, long n, uint64_t seed, uint64_t base, uint64_t thr, float scale) {
+	for (long j = 0; j < n; j++) {
+		uint64_t h = mix64(seed, base + (uint64_t)j) >> 32;
+		out[j] = h >= thr ? in[j] * scale : 0.0f;
+	}
+}
+
+CLONES int lethe_ce_fwd(float *losses, const float *logits, const int32_t *targets, long V, long lo, long hi) {
+	int correct = 0;
+	for (long i = lo; i < hi; i++) {
+		int32_t t = targets[i];
+		if (t < 0) {
+			losses[i] = 0;
+			continue;
+		}
+		const float *x = logits + i * V;
+		float m = row_max(x, V);
+		float s = exp_sum(NULL, x, m, V);
+		losses[i] = (float)log((double)s) + (m - x[t]);
+		// First index of the maximum: find the first block holding it.
+		long arg = -1;
+		for (long j = 0; j < V && arg < 0; j += LANES) {
+			long e = j + LANES < V ? j + LANES : V;
+			int any = 0;
+			for (long k = j; k < e; k++)
+				any |= x[k] == m;
+			if (any)
+				for (long k = j; k < e; k++)
+					if (x[k] == m) {
+						arg = k;
+						break;
+					}
+		}
+		correct += arg == t;
+	}
+	return correct;
+}
+
+CLONES void lethe_ce_bwd(float *dlogits, const float *logits, const int32_t *targets, float scale, long V, long lo, long hi) {
+	for (long i = lo; i < hi; i++) {
+		float *d = dlogits + i * V;
+		const float *x = logits + i * V;
+		int32_t t = targets[i];
+		if (t < 0) {
+			memset(d, 0, V * sizeof(float));
+			continue;
+		}
+		float m = row_max(x, V);
+		float s = exp_sum(d, x, m, V);
+		scale_row(d, scale / s, V);
+		d[t] -= scale;
+	}
+}
