@@ -93,17 +93,62 @@ func buildDoubleArray(keys []daKey) (doubleArray, error) {
 			}
 		}
 	}
+	root := internDAWG(keys, 0, map[string]*daNode{})
 	b := &daBuilder{units: make([]uint32, 256), used: make([]bool, 256), baseUsed: make([]bool, 256)}
 	b.used[0] = true
-	if err := b.place(0, keys, 0); err != nil {
+	if err := b.place(0, root); err != nil {
 		return nil, err
 	}
-	// Trim unused tail; keep at least 256 units as darts-clone does.
+	// Trim the unused tail; keep at least 256 units as darts-clone does.
 	n := len(b.units)
 	for n > 256 && !b.used[n-1] {
 		n--
 	}
 	return doubleArray(b.units[:n]), nil
+}
+
+// daNode is a node of the key trie, with identical subtrees merged (a
+// DAWG), so that they share one set of child units in the array, as
+// darts-clone does.
+type daNode struct {
+	leaf     int32 // value of the key ending here, or -1
+	labels   []byte
+	children []*daNode
+	id       int
+	base     uint32 // position of the children's base once placed; 0: not yet
+}
+
+// internDAWG builds the node for keys (sorted, sharing their first depth
+// bytes), reusing an identical node from seen.
+func internDAWG(keys []daKey, depth int, seen map[string]*daNode) *daNode {
+	n := &daNode{leaf: -1}
+	for i := 0; i < len(keys); {
+		if len(keys[i].key) == depth {
+			n.leaf = keys[i].value
+			i++
+			continue
+		}
+		c := keys[i].key[depth]
+		j := i
+		for j < len(keys) && len(keys[j].key) > depth && keys[j].key[depth] == c {
+			j++
+		}
+		n.labels = append(n.labels, c)
+		n.children = append(n.children, internDAWG(keys[i:j], depth+1, seen))
+		i = j
+	}
+	sig := make([]byte, 0, 8+6*len(n.labels))
+	sig = binary.LittleEndian.AppendUint32(sig, uint32(n.leaf))
+	for i, c := range n.labels {
+		sig = append(sig, c)
+		sig = binary.LittleEndian.AppendUint32(sig, uint32(n.children[i].id))
+	}
+	if old, ok := seen[string(sig)]; ok {
+		return old
+	}
+	n.id = len(seen)
+	seen[string(sig)] = n
+	return n
 }
 
 type daBuilder struct {
@@ -123,27 +168,15 @@ func (b *daBuilder) grow(n int) {
 	}
 }
 
-// place lays out the children of the node at pos, whose keys (sorted, all
-// sharing the first depth bytes) are given.
-func (b *daBuilder) place(pos uint32, keys []daKey, depth int) error {
-	// Child labels: 0 for a key ending here, else the next byte.
-	var labels []uint32
-	var groups [][]daKey
-	leafValue := int32(-1)
-	for i := 0; i < len(keys); {
-		if len(keys[i].key) == depth {
-			leafValue = keys[i].value
-			i++
-			continue
-		}
-		c := keys[i].key[depth]
-		j := i
-		for j < len(keys) && len(keys[j].key) > depth && keys[j].key[depth] == c {
-			j++
-		}
-		labels = append(labels, uint32(c))
-		groups = append(groups, keys[i:j])
-		i = j
+// place sets the unit at pos (already labelled by its parent) to point at
+// the children of node, laying them out first if no identical node has been.
+func (b *daBuilder) place(pos uint32, node *daNode) error {
+	if node.leaf >= 0 {
+		b.units[pos] |= 1 << 8
+	}
+	if node.base != 0 {
+		b.units[pos] = b.units[pos]&(1<<31|1<<8|0xff) | (pos^node.base)<<10
+		return nil
 	}
 	// Find a base: unused as a base, every child slot free, and the base slot
 	// itself free (it becomes the leaf, or a blocker, so that a NUL byte never
@@ -161,15 +194,15 @@ func (b *daBuilder) place(pos uint32, keys []daKey, depth int) error {
 			continue
 		}
 		base = uint32(cand)
-		if len(labels) > 0 {
-			base = uint32(cand) ^ labels[0]
+		if len(node.labels) > 0 {
+			base = uint32(cand) ^ uint32(node.labels[0])
 		}
 		if b.baseUsed[base] || b.used[base] || base == 0 {
 			continue
 		}
 		ok := true
-		for _, l := range labels {
-			if b.used[base^l] {
+		for _, l := range node.labels {
+			if b.used[base^uint32(l)] {
 				ok = false
 				break
 			}
@@ -178,22 +211,21 @@ func (b *daBuilder) place(pos uint32, keys []daKey, depth int) error {
 			break
 		}
 	}
+	node.base = base
 	b.baseUsed[base] = true
-	off := pos ^ base
-	b.units[pos] = b.units[pos]&(1<<31|1<<8|0xff) | off<<10
+	b.units[pos] = b.units[pos]&(1<<31|1<<8|0xff) | (pos^base)<<10
 	b.used[base] = true
-	if leafValue >= 0 {
-		b.units[pos] |= 1 << 8
-		b.units[base] = uint32(leafValue) | 1<<31
+	if node.leaf >= 0 {
+		b.units[base] = uint32(node.leaf) | 1<<31
 	} else {
 		b.units[base] = 1 << 31 // blocker: a leaf nobody points at
 	}
-	for _, l := range labels {
-		b.used[base^l] = true
-		b.units[base^l] = l
+	for _, l := range node.labels {
+		b.used[base^uint32(l)] = true
+		b.units[base^uint32(l)] = uint32(l)
 	}
-	for i, l := range labels {
-		if err := b.place(base^l, groups[i], depth+1); err != nil {
+	for i, l := range node.labels {
+		if err := b.place(base^uint32(l), node.children[i]); err != nil {
 			return err
 		}
 	}
