@@ -73,6 +73,7 @@ type LangStats struct {
 	Translations int                    `json:"translations"` // distinct (package, Description-md5) read from the Translation files
 	Unmatched    int                    `json:"unmatched"`    // of those, with no such package in the Packages index (dropped)
 	Records      int                    `json:"records"`      // joined records
+	Empty        int                    `json:"empty"`        // records with an empty description (dropped from the corpora)
 	Duplicates   int                    `json:"duplicates"`   // records dropped from the corpora as exact repeats of a document's text
 	Splits       map[string]*SplitStats `json:"splits"`       // "train", "dev", "test"
 }
@@ -320,8 +321,8 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 		}
 		ls.Translations, ls.Unmatched = js.Translations, js.Unmatched
 		m.Languages[l] = ls
-		fmt.Fprintf(log, "ddtp: %s: %d translations, %d joined, %d unmatched, %d duplicate texts dropped; train %d docs %s, dev %d docs %s, test %d docs %s (%.1fs)\n",
-			l, js.Translations, ls.Records, js.Unmatched, ls.Duplicates,
+		fmt.Fprintf(log, "ddtp: %s: %d translations, %d joined, %d unmatched, %d empty, %d duplicate texts dropped; train %d docs %s, dev %d docs %s, test %d docs %s (%.1fs)\n",
+			l, js.Translations, ls.Records, js.Unmatched, ls.Empty, ls.Duplicates,
 			ls.Splits["train"].Documents, human(ls.Splits["train"].Bytes),
 			ls.Splits["dev"].Documents, human(ls.Splits["dev"].Bytes),
 			ls.Splits["test"].Documents, human(ls.Splits["test"].Bytes), time.Since(t1).Seconds())
@@ -548,6 +549,9 @@ func writeCorpora(dir, lang string, recs []Record, s Shares) (*LangStats, error)
 	best := map[string]Split{}
 	for i := range recs {
 		texts[i] = recs[i].Text()
+		if texts[i] == "" {
+			continue
+		}
 		splits[i] = SplitOf(recs[i].Source, s)
 		if b, ok := best[texts[i]]; !ok || splits[i] > b {
 			best[texts[i]] = splits[i]
@@ -559,6 +563,10 @@ func writeCorpora(dir, lang string, recs []Record, s Shares) (*LangStats, error)
 	written := map[string]bool{}
 	for i := range recs {
 		t, sp := texts[i], splits[i]
+		if t == "" {
+			ls.Empty++
+			continue
+		}
 		if sp != best[t] || written[t] {
 			ls.Duplicates++
 			continue

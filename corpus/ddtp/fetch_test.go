@@ -103,6 +103,10 @@ Description-de: Office-Suite
 Package: vim
 Description-md5: 00000000000000000000000000000004
 Description-de: Vi IMproved – verbesserter vi-Editor
+
+Package: vim-doc
+Description-md5: 00000000000000000000000000000005
+Description-de:
 `
 
 const fixtureInRelease = `-----BEGIN PGP SIGNED MESSAGE-----
@@ -225,8 +229,11 @@ func TestFetchOffline(t *testing.T) {
 	if en == nil || m.Languages["de"] == nil || len(m.Languages) != 2 {
 		t.Fatalf("manifest languages = %v", m.Languages)
 	}
-	if en.Translations != 7 || en.Unmatched != 1 || en.Records != 6 || en.Duplicates != 1 {
-		t.Errorf("en stats = %+v, want 7 translations, 1 unmatched, 6 records, 1 duplicate", en)
+	if en.Translations != 7 || en.Unmatched != 1 || en.Records != 6 || en.Duplicates != 1 || en.Empty != 0 {
+		t.Errorf("en stats = %+v, want 7 translations, 1 unmatched, 6 records, 1 duplicate, 0 empty", en)
+	}
+	if de := m.Languages["de"]; de.Records != 4 || de.Empty != 1 || de.Duplicates != 0 || de.Splits["train"].Documents != 1 {
+		t.Errorf("de stats = %+v, want 4 records, 1 empty (vim-doc), 1 train document", de)
 	}
 	wantSplits := map[string]SplitStats{
 		"test":  {File: "en/test.txt", Documents: 2, Sources: 1, Bytes: int64(len(wantFiles["en/test.txt"]))},
@@ -405,7 +412,7 @@ func TestFetchErrors(t *testing.T) {
 				return Options{Dir: filepath.Join(tmp, "out"), Langs: []string{"de"}, Shares: DefaultShares(),
 					Sources: fixtureSources(), AptGet: fakeAptGet(t, tmp, files, false)}
 			},
-			msgPart: []string{"_Translation-de:16:", "expected"},
+			msgPart: []string{"_Translation-de:20:", "expected"},
 		},
 	}
 	for _, tc := range tests {

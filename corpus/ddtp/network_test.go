@@ -111,7 +111,7 @@ func TestCompressedIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got, ",") != "gcc-12,libreoffice-core,vim" {
+	if strings.Join(got, ",") != "gcc-12,libreoffice-core,vim,vim-doc" {
 		t.Errorf("packages = %v", got)
 	}
 	// A corrupt compressed file is an error naming it.

@@ -14,16 +14,20 @@ type Record struct {
 	Source  string // source package name, without version; the package name when the index has no Source field
 	Section string // Section from the Packages index, without an archive-area prefix ("contrib/games" -> "games")
 	Lang    string // DDTP language code, e.g. "en", "de", "pt_BR"
-	Short   string // short description: one line
+	Short   string // short description: one line; empty in a few translations
 	Long    string // long description: one paragraph or verbatim line per line, "\n"-separated; may be empty
 	MD5     string // Description-md5: identifies the English original, shared by all its translations
 }
 
 // Text returns the record as a corpus document: the short description, then
-// the long description's lines, "\n"-separated, with no blank line.
+// the long description's lines, "\n"-separated, with no blank line (and no
+// empty first line when the short description is empty).
 func (r *Record) Text() string {
-	if r.Long == "" {
+	switch {
+	case r.Long == "":
 		return r.Short
+	case r.Short == "":
+		return r.Long
 	}
 	return r.Short + "\n" + r.Long
 }
@@ -33,7 +37,8 @@ func (r *Record) Text() string {
 // removed) into the short description and the long description's lines.
 // Continuation lines of a paragraph are joined with single spaces; "." ends a
 // paragraph; a line that started with two or more blanks is verbatim and
-// becomes a line of its own (trimmed). Empty results are dropped.
+// becomes a line of its own (trimmed); a line of only blanks (such as a
+// no-break space) ends a paragraph too. Empty results are dropped.
 func ParseDescription(value string) (short string, long []string) {
 	first, rest, _ := strings.Cut(value, "\n")
 	short = strings.Join(strings.Fields(first), " ")
@@ -49,7 +54,9 @@ func ParseDescription(value string) (short string, long []string) {
 	}
 	for _, line := range strings.Split(rest, "\n") {
 		switch {
-		case strings.TrimSpace(line) == ".":
+		case strings.TrimSpace(line) == "." || strings.TrimSpace(line) == "":
+			// "." separates paragraphs; so does a line of other (Unicode)
+			// blanks, as some translations have (" \u00a0").
 			end()
 		case line != "" && (line[0] == ' ' || line[0] == '\t'):
 			end()
@@ -69,9 +76,11 @@ func ParseDescription(value string) (short string, long []string) {
 // ReadTranslation parses a DDTP Translation file (stanzas of Package,
 // Description-md5 and Description-<lang>) from r and calls fn with a Record
 // for each stanza; Source and Section are left empty. name identifies r in
-// errors. A stanza lacking any of the three fields, with a malformed md5 or
-// with an empty short description is a *SyntaxError naming the stanza's line.
-// The language is taken from the Description-<lang> field name.
+// errors. A stanza lacking any of the three fields or with a malformed md5 is
+// a *SyntaxError naming the line. The language is taken from the
+// Description-<lang> field name. An empty description is not an error (some
+// translations leave the short line empty): the record has empty Short and
+// Long fields, and its Text is empty or only the long description.
 func ReadTranslation(r io.Reader, name string, fn func(Record) error) error {
 	return ReadStanzas(r, name, func(st *Stanza) error {
 		var rec Record
@@ -104,9 +113,6 @@ func ReadTranslation(r io.Reader, name string, fn func(Record) error) error {
 			return &SyntaxError{name, desc.Line, fmt.Sprintf("package %s: description field %q names no language", rec.Package, desc.Name)}
 		}
 		short, long := ParseDescription(desc.Value)
-		if short == "" {
-			return &SyntaxError{name, desc.Line, fmt.Sprintf("package %s: empty short description", rec.Package)}
-		}
 		rec.Short, rec.Long = short, strings.Join(long, "\n")
 		return fn(rec)
 	})

@@ -34,6 +34,12 @@ func TestParseDescription(t *testing.T) {
 			long:  []string{"Features:", "* one", "* two", "After the list."},
 		},
 		{
+			name:  "no-break space line separates paragraphs",
+			value: "short\none\n\u00a0\ntwo",
+			short: "short",
+			long:  []string{"one", "two"},
+		},
+		{
 			name:  "trailing dot and blank continuation",
 			value: "short\ntext\n.\n",
 			short: "short",
@@ -74,7 +80,18 @@ func TestReadTranslation(t *testing.T) {
 		"\n" +
 		"Package: 0ad-data\n" +
 		"Description-md5: " + md5b + "\n" +
-		"Description-de: Daten\n"
+		"Description-de: Daten\n" +
+		"\n" +
+		"Package: gnote\n" +
+		"Description-md5: " + md5a + "\n" +
+		"Description-zh_CN: \n" +
+		" Gnote 是一个简单易用的桌面笔记应用程序。\n" +
+		" .\n" +
+		" 这是一个用 C++ 语言编写的 Tomboy 克隆。 \n" +
+		"\n" +
+		"Package: empty\n" +
+		"Description-md5: " + md5b + "\n" +
+		"Description-de:\n"
 	var got []Record
 	err := ReadTranslation(strings.NewReader(in), "Translation-de", func(r Record) error {
 		got = append(got, r)
@@ -87,6 +104,8 @@ func TestReadTranslation(t *testing.T) {
 		{Package: "0ad", Lang: "de", MD5: md5a, Short: "Echtzeit-Strategiespiel",
 			Long: "0 A.D. ist ein freies, quelloffenes Spiel.\nDieses Paket enthält:\n* das Spiel"},
 		{Package: "0ad-data", Lang: "de", MD5: md5b, Short: "Daten"},
+		{Package: "gnote", Lang: "zh_CN", MD5: md5a, Long: "Gnote 是一个简单易用的桌面笔记应用程序。\n这是一个用 C++ 语言编写的 Tomboy 克隆。"},
+		{Package: "empty", Lang: "de", MD5: md5b},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("records =\n%+v\nwant\n%+v", got, want)
@@ -96,6 +115,14 @@ func TestReadTranslation(t *testing.T) {
 	}
 	if txt := got[1].Text(); txt != "Daten" {
 		t.Errorf("Text() of a short-only record = %q, want %q", txt, "Daten")
+	}
+	if len(got) == 4 {
+		if txt := got[2].Text(); txt != got[2].Long {
+			t.Errorf("Text() without a short description = %q, want the long one", txt)
+		}
+		if txt := got[3].Text(); txt != "" {
+			t.Errorf("Text() of an empty record = %q", txt)
+		}
 	}
 }
 
@@ -112,7 +139,6 @@ func TestReadTranslationMalformed(t *testing.T) {
 		{"bad md5", ok + "Package: p\nDescription-md5: 1234\nDescription-en: x\n", 6, "not 32 hex"},
 		{"no description", ok + "Package: p\nDescription-md5: " + md5b + "\n", 5, "no Description-<lang>"},
 		{"two descriptions", ok + "Package: p\nDescription-md5: " + md5b + "\nDescription-en: x\nDescription-de: y\n", 8, "second description"},
-		{"empty short", ok + "Package: p\nDescription-md5: " + md5b + "\nDescription-en:\n long only\n", 7, "empty short"},
 		{"no language", ok + "Package: p\nDescription-md5: " + md5b + "\nDescription-: x\n", 7, "names no language"},
 		{"continuation without field", ok + " stray\n", 5, "continuation"},
 	}

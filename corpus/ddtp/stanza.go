@@ -72,8 +72,8 @@ func (s *Stanza) Field(name string) *Field {
 }
 
 // ReadStanzas reads RFC 822 style stanzas from r and calls fn for each, in
-// order. name identifies r in errors. Stanzas are separated by blank (or
-// all-blank) lines; lines starting with '#' are comments; a line starting
+// order. name identifies r in errors. Stanzas are separated by empty lines
+// or lines of only spaces and tabs (as Debian policy allows); lines starting with '#' are comments; a line starting
 // with a space or tab continues the previous field. A line that is neither, a
 // continuation with no field to continue, an empty field name, a repeated
 // field or invalid UTF-8 is a *SyntaxError with the line number. An error
@@ -111,7 +111,8 @@ func ReadStanzas(r io.Reader, name string, fn func(*Stanza) error) error {
 			return &SyntaxError{name, lineNo, "invalid UTF-8"}
 		}
 		switch {
-		case strings.TrimSpace(line) == "":
+		case strings.Trim(line, " \t") == "":
+			// Only ASCII blanks: a translator's " \u00a0" is a continuation.
 			if err := flush(); err != nil {
 				return err
 			}

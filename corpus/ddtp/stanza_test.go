@@ -49,6 +49,12 @@ func TestReadStanzas(t *testing.T) {
 			lines: []int{4, 10},
 		},
 		{
+			name:  "a no-break space line continues the field",
+			in:    "D: x\n a\n \u00a0\n b\n\nE: 1\n",
+			want:  []map[string]string{{"D": "x\na\n\u00a0\nb"}, {"E": "1"}},
+			lines: []int{1, 6},
+		},
+		{
 			name:  "empty value and colon in value",
 			in:    "Empty:\nURL: http://x/y\n",
 			want:  []map[string]string{{"Empty": "", "URL": "http://x/y"}},
