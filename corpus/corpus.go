@@ -348,7 +348,7 @@ func (r *Reader) Next() (Document, error) {
 			}
 			i := firstInvalid(line)
 			return Document{}, &FormatError{File: r.name, Line: r.line, Offset: start + int64(i), Err: ErrInvalidUTF8,
-				Detail: fmt.Sprintf("byte 0x%02x is not part of a valid UTF-8 sequence (use the skip option to drop such lines)", line[i])}
+				Detail: fmt.Sprintf("byte 0x%02x is not part of a valid UTF-8 sequence (to drop such lines instead: Options.SkipInvalidUTF8, lethe prepare --skip-invalid-utf8)", line[i])}
 		}
 		s := string(line)
 		if len(doc.Lines) > 0 && size+len(s) > r.opts.MaxDocumentBytes {

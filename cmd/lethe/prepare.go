@@ -172,7 +172,7 @@ func prepareData(ctx context.Context, cfg prepareConfig, enc encoder, progressOu
 	}
 	defer r.Close()
 	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
+		return nil, err // *PathError names the directory
 	}
 	vocab := enc.vocabSize()
 	trainW, err := dataset.Create(filepath.Join(cfg.outDir, "train.tok"), vocab)
@@ -298,13 +298,17 @@ func prepareData(ctx context.Context, cfg prepareConfig, enc encoder, progressOu
 		cancel(readErr)
 	}
 	writeErr := <-writeDone
+	if readErr != nil || writeErr != nil || ctx.Err() != nil {
+		read, _ := r.Progress()
+		bar.Finish(float64(read)/1e6, "stopped") // ends a redrawn line before the error is printed
+	}
 	switch {
 	case readErr != nil:
-		return nil, fmt.Errorf("prepare: %w", readErr)
+		return nil, fmt.Errorf("reading the corpus: %w", readErr)
 	case writeErr != nil:
-		return nil, fmt.Errorf("prepare: %w", writeErr)
+		return nil, fmt.Errorf("writing %s: %w", cfg.outDir, writeErr)
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("prepare: %w", context.Cause(ctx))
+		return nil, fmt.Errorf("interrupted: %w", context.Cause(ctx))
 	}
 
 	read, _ := r.Progress()
@@ -395,22 +399,22 @@ func writeChunk(c *prepChunk, train, valid *dataset.Writer, sum *prepareSummary)
 func writeJSONAtomic(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
+		return fmt.Errorf("summary %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
+		return err // *PathError names the file
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
 		tmp.Close()
-		return fmt.Errorf("prepare: write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("prepare: write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("prepare: %w", err)
+		return err // *LinkError names both paths
 	}
 	return nil
 }
