@@ -1,0 +1,302 @@
+package benchmark
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"lethe/internal/blas"
+	"lethe/internal/parallel"
+	"lethe/optim"
+	"lethe/reference"
+	"lethe/roberta"
+)
+
+// Options configures a benchmark run.
+type Options struct {
+	Preset    string  // model preset (the issue's target is "small")
+	BatchSize int     // sequences per update
+	SeqLen    int     // tokens per sequence
+	Dropout   float64 // hidden and attention dropout
+	Warmup    int     // untimed updates first
+	Steps     int     // timed updates
+	Threads   int     // cores for Lethe and for PyTorch
+	Torch     bool    // also run the PyTorch reference
+	// TorchSetups are the PyTorch thread setups to try. The first is the
+	// one a user gets by writing torch.set_num_threads(Threads); the best of
+	// all is reported beside it.
+	TorchSetups []TorchSetup
+	Log         io.Writer // progress messages; nil for none
+}
+
+// TorchSetup is one way of giving PyTorch the cores: the intra-op thread
+// count (torch.set_num_threads) and OpenBLAS's thread count (Debian's torch
+// does its GEMMs in OpenBLAS, which only obeys OPENBLAS_NUM_THREADS). 0 for
+// OpenBLASThreads leaves the variable unset, as a user would.
+type TorchSetup struct {
+	TorchThreads, OpenBLASThreads int
+}
+
+func (s TorchSetup) String() string {
+	ob := "default"
+	if s.OpenBLASThreads > 0 {
+		ob = strconv.Itoa(s.OpenBLASThreads)
+	}
+	return fmt.Sprintf("torch threads %d, OPENBLAS_NUM_THREADS %s", s.TorchThreads, ob)
+}
+
+// DefaultOptions is the issue's benchmark: the small preset, 32 x 128
+// tokens, dropout 0.1, AdamW, two cores, against PyTorch written as a user
+// would write it and in its best thread setup.
+func DefaultOptions() Options {
+	return Options{
+		Preset: "small", BatchSize: 32, SeqLen: 128, Dropout: 0.1, Warmup: 2, Steps: 10, Threads: 2, Torch: true,
+		TorchSetups: []TorchSetup{{2, 0}, {2, 1}, {1, 2}, {1, 1}},
+	}
+}
+
+// Throughput is one measured trainer.
+type Throughput struct {
+	Name             string  `json:"name"`
+	TokensPerSec     float64 `json:"tokens_per_s"`
+	SecondsPerUpdate float64 `json:"seconds_per_update"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	AllocsPerUpdate  float64 `json:"allocs_per_update,omitempty"`
+	Loss             float64 `json:"loss"`
+}
+
+// Report is what Run measured.
+type Report struct {
+	Options       Options      `json:"-"`
+	Lethe         Throughput   `json:"lethe"`
+	GEMMBound     float64      `json:"gemm_bound_tokens_per_s"` // tokens/s if the step were only its GEMMs
+	Torch         []Throughput `json:"torch,omitempty"`         // one per setup, in Options order
+	TorchUser     *Throughput  `json:"torch_user,omitempty"`    // the first setup
+	TorchBest     *Throughput  `json:"torch_best,omitempty"`    // the fastest setup
+	GOMAXPROCS    int          `json:"gomaxprocs"`
+	NumCPU        int          `json:"num_cpu"`
+	MaskedPerStep int          `json:"masked_per_update"`
+}
+
+// Run trains the preset in Lethe, times the step's GEMMs alone, then trains
+// the same model in PyTorch under each thread setup, one after the other.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	cfg, err := roberta.Preset(o.Preset)
+	if err != nil {
+		return nil, err
+	}
+	cfg.HiddenDropoutProb, cfg.AttentionProbsDropoutProb = o.Dropout, o.Dropout
+	if cfg.MaxSeqLen() < o.SeqLen {
+		cfg.SetMaxSeqLen(o.SeqLen)
+	}
+	rep := &Report{Options: o, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
+	logf := func(format string, args ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", args...)
+		}
+	}
+
+	blas.SetThreads(1)
+	pool := parallel.New(o.Threads)
+	defer pool.Close()
+	logf("bench: Lethe, %s preset, %d x %d tokens, dropout %g, %d threads: %d warm-up + %d timed updates",
+		o.Preset, o.BatchSize, o.SeqLen, o.Dropout, o.Threads, o.Warmup, o.Steps)
+	lethe, masked, err := runLethe(ctx, cfg, o, pool)
+	if err != nil {
+		return nil, err
+	}
+	rep.Lethe, rep.MaskedPerStep = lethe, masked
+	logf("bench: Lethe %.0f tokens/s", lethe.TokensPerSec)
+
+	logf("bench: timing the step's GEMMs alone")
+	d := gemmBound(cfg, o.BatchSize, o.SeqLen, masked, 5, pool)
+	rep.GEMMBound = float64(o.BatchSize*o.SeqLen) / d.Seconds()
+
+	if o.Torch {
+		for _, s := range o.TorchSetups {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			logf("bench: PyTorch, %s", s)
+			t, err := runTorch(ctx, cfg, o, s)
+			if err != nil {
+				return nil, err
+			}
+			rep.Torch = append(rep.Torch, t)
+			logf("bench: PyTorch %.0f tokens/s", t.TokensPerSec)
+		}
+		if len(rep.Torch) > 0 {
+			rep.TorchUser = &rep.Torch[0]
+			best := slices.MaxFunc(rep.Torch, func(a, b Throughput) int {
+				return cmpFloat(a.TokensPerSec, b.TokensPerSec)
+			})
+			rep.TorchBest = &best
+		}
+	}
+	return rep, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// runLethe trains the model on random batches (15% of positions masked, as
+// the PyTorch script does) and measures tokens/s, allocations per update and
+// the process's peak resident memory.
+func runLethe(ctx context.Context, cfg roberta.Config, o Options, pool *parallel.Pool) (Throughput, int, error) {
+	m, err := roberta.New(cfg, o.BatchSize, o.SeqLen, pool)
+	if err != nil {
+		return Throughput{}, 0, err
+	}
+	m.Init(1)
+	sched := optim.ConstantSchedule{Rate: 1e-4}
+	opt, err := optim.NewAdamW([]optim.Group{{Name: "all", Params: m.Params.All(), Schedule: sched, WeightDecay: 0.01}}, 0.9, 0.98, 1e-6)
+	if err != nil {
+		return Throughput{}, 0, err
+	}
+	opt.SetFor(pool.For)
+
+	const batches = 4
+	n := o.BatchSize * o.SeqLen
+	ids := make([][]int32, batches)
+	labels := make([][]int32, batches)
+	rng := rand.New(rand.NewPCG(1, 2))
+	masked := 0
+	for k := range batches {
+		ids[k], labels[k] = make([]int32, n), make([]int32, n)
+		for i := range n {
+			t := i % o.SeqLen
+			id := int32(5 + rng.IntN(cfg.VocabSize-5))
+			switch t {
+			case 0:
+				id = 0
+			case o.SeqLen - 1:
+				id = 2
+			}
+			ids[k][i], labels[k][i] = id, -100
+			if t != 0 && t != o.SeqLen-1 && rng.Float64() < 0.15 {
+				ids[k][i], labels[k][i] = 4, id
+				if k == 0 {
+					masked++
+				}
+			}
+		}
+	}
+	var loss float64
+	step := func(u int) error {
+		k := u % batches
+		m.ZeroGrad()
+		l, _, _, err := m.Forward(ids[k], labels[k], o.BatchSize, true, uint64(u))
+		if err != nil {
+			return err
+		}
+		if err := m.Backward(); err != nil {
+			return err
+		}
+		opt.Step(u + 1)
+		loss = l
+		return nil
+	}
+	for u := range o.Warmup {
+		if err := step(u); err != nil {
+			return Throughput{}, 0, err
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	for u := o.Warmup; u < o.Warmup+o.Steps; u++ {
+		if err := ctx.Err(); err != nil {
+			return Throughput{}, 0, err
+		}
+		if err := step(u); err != nil {
+			return Throughput{}, 0, err
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return Throughput{
+		Name:             fmt.Sprintf("Lethe (%d threads)", o.Threads),
+		TokensPerSec:     float64(o.Steps*n) / elapsed.Seconds(),
+		SecondsPerUpdate: elapsed.Seconds() / float64(o.Steps),
+		PeakRSSBytes:     peakRSS(),
+		AllocsPerUpdate:  float64(after.Mallocs-before.Mallocs) / float64(o.Steps),
+		Loss:             loss,
+	}, masked, nil
+}
+
+// peakRSS is the process's resident-memory high-water mark.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024
+}
+
+// runTorch runs reference/bench_torch.py under one thread setup.
+func runTorch(ctx context.Context, cfg roberta.Config, o Options, s TorchSetup) (Throughput, error) {
+	var env []string
+	if s.OpenBLASThreads > 0 {
+		env = append(env, fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", s.OpenBLASThreads))
+	}
+	args := []string{
+		"--threads", strconv.Itoa(s.TorchThreads),
+		"--vocab", strconv.Itoa(cfg.VocabSize), "--hidden", strconv.Itoa(cfg.HiddenSize),
+		"--layers", strconv.Itoa(cfg.NumHiddenLayers), "--heads", strconv.Itoa(cfg.NumAttentionHeads),
+		"--ffn", strconv.Itoa(cfg.IntermediateSize), "--batch", strconv.Itoa(o.BatchSize),
+		"--seq", strconv.Itoa(o.SeqLen), "--dropout", strconv.FormatFloat(o.Dropout, 'g', -1, 64),
+		"--warmup", strconv.Itoa(o.Warmup), "--steps", strconv.Itoa(o.Steps),
+	}
+	out, err := reference.Run(ctx, "bench_torch.py", env, args...)
+	if err != nil {
+		return Throughput{}, err
+	}
+	var r struct {
+		TokensPerSec     float64 `json:"tokens_per_s"`
+		SecondsPerUpdate float64 `json:"seconds_per_update"`
+		PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+		Loss             float64 `json:"loss"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return Throughput{}, fmt.Errorf("bench: PyTorch printed %q: %w", out, err)
+	}
+	return Throughput{Name: "PyTorch (" + s.String() + ")", TokensPerSec: r.TokensPerSec,
+		SecondsPerUpdate: r.SecondsPerUpdate, PeakRSSBytes: r.PeakRSSBytes, Loss: r.Loss}, nil
+}
+
+// WriteText prints the report as a table with the ratios the issue asks for.
+func (r *Report) WriteText(w io.Writer) {
+	o := r.Options
+	fmt.Fprintf(w, "Training throughput, %s preset, batch %d x %d tokens, dropout %g, AdamW, %d threads (%d CPUs)\n\n",
+		o.Preset, o.BatchSize, o.SeqLen, o.Dropout, o.Threads, r.NumCPU)
+	fmt.Fprintf(w, "%-58s %10s %10s %10s\n", "trainer", "tokens/s", "s/update", "peak RSS")
+	row := func(t Throughput) {
+		fmt.Fprintf(w, "%-58s %10.0f %10.3f %9.0fM\n", t.Name, t.TokensPerSec, t.SecondsPerUpdate, float64(t.PeakRSSBytes)/(1<<20))
+	}
+	row(r.Lethe)
+	for _, t := range r.Torch {
+		row(t)
+	}
+	fmt.Fprintf(w, "\nLethe allocations per update after warm-up: %.1f\n", r.Lethe.AllocsPerUpdate)
+	fmt.Fprintf(w, "GEMM-only bound: %.0f tokens/s; Lethe reaches %.0f%% of it\n", r.GEMMBound, 100*r.Lethe.TokensPerSec/r.GEMMBound)
+	if r.TorchUser != nil {
+		fmt.Fprintf(w, "Lethe / PyTorch as a user writes it (%s): %.2fx tokens/s, %.2fx peak memory\n",
+			o.TorchSetups[0], r.Lethe.TokensPerSec/r.TorchUser.TokensPerSec, float64(r.Lethe.PeakRSSBytes)/float64(r.TorchUser.PeakRSSBytes))
+		fmt.Fprintf(w, "Lethe / PyTorch in its best thread setup (%s): %.2fx tokens/s, %.2fx peak memory\n",
+			r.TorchBest.Name, r.Lethe.TokensPerSec/r.TorchBest.TokensPerSec, float64(r.Lethe.PeakRSSBytes)/float64(r.TorchBest.PeakRSSBytes))
+	}
+}
