@@ -45,6 +45,44 @@ func TestExpf(t *testing.T) {
 	}
 }
 
+// TestCExp checks the vectorised C exp of kernels.c (reached through
+// cExpSum with m = 0) the same way, including its flush to 0 below -87.33.
+func TestCExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	const n = 100000
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i] = float32(-87 + 175*r.Float64())
+	}
+	x[0], x[1], x[2] = 0, -100, -3.4e38
+	cExpSum(y, x, 0)
+	worst := 0.0
+	for i, v := range x {
+		want := math.Exp(float64(v))
+		if want < 1e-37 {
+			if y[i] != 0 && want == 0 {
+				t.Errorf("C exp(%g) = %g, want 0", v, y[i])
+			}
+			continue
+		}
+		ulp := math.Abs(float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - float64(float32(want)))
+		worst = math.Max(worst, math.Abs(float64(y[i])-want)/ulp)
+	}
+	t.Logf("C exp on [-87,88]: max error %.3f ulp", worst)
+	if worst > 2 || y[0] != 1 || y[1] != 0 || y[2] != 0 {
+		t.Errorf("C exp: max error %.3f ulp; exp(0)=%g exp(-100)=%g exp(-3.4e38)=%g", worst, y[0], y[1], y[2])
+	}
+	// The sum (over a range that cannot overflow) against float64.
+	total := 0.0
+	for i := range x {
+		x[i] = float32(-20 + 40*r.Float64())
+		total += math.Exp(float64(x[i]))
+	}
+	if sum := cExpSum(nil, x, 0); math.Abs(float64(sum)-total) > 1e-6*total {
+		t.Errorf("C exp sum %g, want %g", sum, total)
+	}
+}
+
 func TestErff(t *testing.T) {
 	worst, at := 0.0, 0.0
 	for i := -1000000; i <= 1000000; i++ {

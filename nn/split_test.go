@@ -217,6 +217,28 @@ func TestFloat32Agreement(t *testing.T) {
 	CrossEntropyBackward(dl64, to64(l32), tg, 1, V, 0, M)
 	add("cross-entropy grad", 1e-6, dl32, dl64)
 
+	// Dropout masks are the same integer hash in the C float32 kernel and
+	// the Go float64 path: the same elements must be dropped.
+	ones32 := make([]float32, n)
+	for i := range ones32 {
+		ones32[i] = 1
+	}
+	DropoutForward(o32, ones32, 0.37, 123, 5, n)
+	DropoutForward(o64, to64(ones32), 0.37, 123, 5, n)
+	for i := 5; i < n; i++ {
+		if (o32[i] == 0) != (o64[i] == 0) {
+			t.Fatalf("dropout masks differ at %d: float32 %g, float64 %g", i, o32[i], o64[i])
+		}
+	}
+	AttentionForward(a32, p32, qkv32, kb32, B, T, C, NH, 0.25, 8, 0, B*NH)
+	AttentionForward(a64, p64, to64(qkv32), to64(kb32), B, T, C, NH, 0.25, 8, 0, B*NH)
+	add("attention out, dropout", 1e-5, a32, a64)
+	da32, dq32 := randn32(r, B*T*C, 1), make([]float32, B*T*3*C)
+	dq64 := make([]float64, B*T*3*C)
+	AttentionBackward(dq32, da32, qkv32, p32, B, T, C, NH, 0.25, 8, 0, B*NH)
+	AttentionBackward(dq64, to64(da32), to64(qkv32), p64, B, T, C, NH, 0.25, 8, 0, B*NH)
+	add("attention dqkv, dropout", 2e-5, dq32, dq64)
+
 	for _, rs := range res {
 		t.Logf("%-26s max abs error %.3g, max rel error %.3g", rs.name, rs.absErr, rs.relEr)
 		if rs.absErr > rs.absTol {
