@@ -25,6 +25,11 @@ const ManifestName = "manifest.json"
 // SplitHashDescription documents SplitOf in the manifest.
 const SplitHashDescription = "first 8 bytes of SHA-1(source package name), big-endian, / 2^64 = u; u < test: test; u < test+dev: dev; else train"
 
+// FormatVersion is the version of the corpus text Fetch writes. It changes
+// whenever the same indexes would give different corpora, so that older
+// output is rebuilt rather than found up to date.
+const FormatVersion = 2
+
 // Options configure Fetch.
 type Options struct {
 	Dir     string    // output directory, e.g. ./cache/ddtp
@@ -46,7 +51,7 @@ type Options struct {
 // Manifest describes the output of a fetch; it is written as
 // DIR/manifest.json.
 type Manifest struct {
-	Version   int                   `json:"version"`
+	Version   int                   `json:"version"` // FormatVersion of the corpora
 	Command   string                `json:"command"`
 	Written   string                `json:"written"`    // RFC 3339, when the corpora were written
 	Fetched   string                `json:"fetched"`    // RFC 3339, when apt-get update last succeeded
@@ -284,7 +289,7 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	is := idx.Stats()
 	fmt.Fprintf(log, "ddtp: Packages: %d stanzas, %d (package, description) pairs (%.1fs)\n", is.Stanzas, is.Keys, time.Since(t0).Seconds())
 	m := &Manifest{
-		Version:   1,
+		Version:   FormatVersion,
 		Command:   opts.Command,
 		Written:   time.Now().UTC().Format(time.RFC3339),
 		Fetched:   readFetched(a),
@@ -302,7 +307,7 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	}
 	// Keep the other languages of the previous manifest when they came from
 	// the same indexes with the same shares and their files are intact.
-	if old != nil && old.Lists == fp && old.Shares == opts.Shares {
+	if old != nil && old.Version == FormatVersion && old.Lists == fp && old.Shares == opts.Shares {
 		for l, ls := range old.Languages {
 			if !slices.Contains(langs, l) && langIntact(opts.Dir, ls) {
 				m.Languages[l] = ls
@@ -435,7 +440,7 @@ func readManifest(path string) (*Manifest, error) {
 }
 
 func upToDate(m *Manifest, dir, fp string, s Shares, langs []string) bool {
-	if m.Lists != fp || m.Shares != s {
+	if m.Version != FormatVersion || m.Lists != fp || m.Shares != s {
 		return false
 	}
 	for _, l := range langs {

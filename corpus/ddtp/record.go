@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Record is one translated package description joined to its package's
@@ -35,17 +37,22 @@ func (r *Record) Text() string {
 // ParseDescription splits a description field value (as Field.Value holds
 // it: the first line, then continuation lines with one leading space
 // removed) into the short description and the long description's lines.
-// Continuation lines of a paragraph are joined with single spaces; "." ends a
+// Continuation lines of a paragraph are joined with single spaces, or with
+// nothing between two Chinese or Japanese characters (whose text has no
+// spaces, so a line break there is not one); "." ends a
 // paragraph; a line that started with two or more blanks is verbatim and
 // becomes a line of its own (trimmed); a line of only blanks (such as a
-// no-break space) ends a paragraph too. Empty results are dropped.
+// no-break space) ends a paragraph too. Control characters are dropped, but
+// U+0019 and U+0092, mis-encoded apostrophes in some translations, become
+// U+2019; runs of blanks become one space. Empty results are dropped.
 func ParseDescription(value string) (short string, long []string) {
+	value = strings.Map(cleanRune, value)
 	first, rest, _ := strings.Cut(value, "\n")
 	short = strings.Join(strings.Fields(first), " ")
 	var para []string
 	end := func() {
 		if len(para) > 0 {
-			long = append(long, strings.Join(para, " "))
+			long = append(long, joinWrapped(para))
 			para = para[:0]
 		}
 	}
@@ -116,6 +123,45 @@ func ReadTranslation(r io.Reader, name string, fn func(Record) error) error {
 		rec.Short, rec.Long = short, strings.Join(long, "\n")
 		return fn(rec)
 	})
+}
+
+// cleanRune maps the control characters of a description: see
+// ParseDescription.
+func cleanRune(r rune) rune {
+	switch {
+	case r == '\n' || r == '\t':
+		return r
+	case r == 0x19 || r == 0x92:
+		return '\u2019'
+	case unicode.IsControl(r):
+		return -1
+	}
+	return r
+}
+
+// joinWrapped joins the wrapped lines of a paragraph: with a space, except
+// between two characters of scripts written without spaces.
+func joinWrapped(lines []string) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			last, _ := utf8.DecodeLastRuneInString(lines[i-1])
+			next, _ := utf8.DecodeRuneInString(l)
+			if !(unspaced(last) && unspaced(next)) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// unspaced reports whether r belongs to a script written without spaces
+// between words (Han, Hiragana, Katakana) or is CJK or full-width
+// punctuation. Hangul is not: Korean separates words with spaces.
+func unspaced(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) ||
+		r >= 0x3000 && r <= 0x303f || r >= 0xff00 && r <= 0xffef || r == 0x30fc
 }
 
 func isMD5(s string) bool {

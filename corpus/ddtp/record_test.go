@@ -40,6 +40,24 @@ func TestParseDescription(t *testing.T) {
 			long:  []string{"one", "two"},
 		},
 		{
+			name:  "Chinese and Japanese wrapped lines join without a space",
+			value: "短\n它支持完整备份或\n增量备份，可进行\nDVD 光盘\n.\nネットワークに接続してすぐにフレーム\nワークです。\nlink-local\n169.254.0.0/16 の範囲",
+			short: "短",
+			long:  []string{"它支持完整备份或增量备份，可进行 DVD 光盘", "ネットワークに接続してすぐにフレームワークです。 link-local 169.254.0.0/16 の範囲"},
+		},
+		{
+			name:  "Korean wrapped lines keep the space",
+			value: "짧은\n자동으로 검색할 수\n있습니다",
+			short: "짧은",
+			long:  []string{"자동으로 검색할 수 있습니다"},
+		},
+		{
+			name:  "control characters dropped, mis-encoded apostrophes mended",
+			value: "nom de l\x19icône\nselect() ou poll() ;\x1b\x1b\x1b\nit\u0092s\x07 fine",
+			short: "nom de l\u2019icône",
+			long:  []string{"select() ou poll() ; it\u2019s fine"},
+		},
+		{
 			name:  "trailing dot and blank continuation",
 			value: "short\ntext\n.\n",
 			short: "short",
