@@ -407,29 +407,21 @@ func (m *Model) Encode(text string) []string {
 	out := make([]string, 0, len(s.segs))
 	prevUnk := false
 	for _, g := range s.segs {
-		surface := string(s.norm[g.start:g.end])
-		if g.id == m.unkID {
-			if m.byteFallback {
-				for _, b := range s.norm[g.start:g.end] {
-					out = append(out, m.pieceOrByte(b))
-				}
-				prevUnk = true
-				continue
-			}
-			if prevUnk {
-				out[len(out)-1] += surface
-				continue
-			}
-			prevUnk = true
-			out = append(out, surface)
+		if g.id != m.unkID {
+			prevUnk = false
+			out = append(out, m.pieces[g.id]) // the surface is the piece
 			continue
 		}
-		prevUnk = false
-		if m.types[g.id] == UserDefined || m.types[g.id] == Normal {
-			out = append(out, m.pieces[g.id])
+		if m.byteFallback {
+			for _, b := range s.norm[g.start:g.end] {
+				out = append(out, m.pieceOrByte(b))
+			}
+		} else if prevUnk {
+			out[len(out)-1] += string(s.norm[g.start:g.end])
 		} else {
-			out = append(out, surface)
+			out = append(out, string(s.norm[g.start:g.end]))
 		}
+		prevUnk = true
 	}
 	m.scratch.Put(s)
 	return out
@@ -444,3 +436,39 @@ func (m *Model) pieceOrByte(b byte) string {
 
 // Normalize returns text normalised as the model does before encoding.
 func (m *Model) Normalize(text string) string { return m.norm.Normalize(text) }
+
+// AppendPieceText appends text's pieces, separated by single spaces, to dst:
+// one line of spm_encode --output_format=piece, without the newline.
+func (m *Model) AppendPieceText(dst []byte, text string) []byte {
+	s := m.getScratch(text)
+	start := len(dst)
+	sep := func() {
+		if len(dst) > start {
+			dst = append(dst, ' ')
+		}
+	}
+	prevUnk := false
+	for _, g := range s.segs {
+		if g.id == m.unkID {
+			if m.byteFallback {
+				for _, b := range s.norm[g.start:g.end] {
+					sep()
+					dst = append(dst, m.pieceOrByte(b)...)
+				}
+				prevUnk = true
+				continue
+			}
+			if !prevUnk {
+				sep()
+			}
+			dst = append(dst, s.norm[g.start:g.end]...)
+			prevUnk = true
+			continue
+		}
+		prevUnk = false
+		sep()
+		dst = append(dst, s.norm[g.start:g.end]...)
+	}
+	m.scratch.Put(s)
+	return dst
+}
