@@ -70,7 +70,7 @@ func randomCharsmapLines(m map[string]string, n int, seed uint64) []string {
 // spm parses Lethe's double arrays as Lethe does.
 func TestLetheCharsmapInSpm(t *testing.T) {
 	dir := t.TempDir()
-	base := trainSpm(t, dir, "base", trainFiles(), "--vocab_size=3000", "--user_defined_symbols=Debian,<mask>,▁the,パッケージ")
+	base := trainSpm(t, dir, "base", compatTrainFiles(), "--vocab_size=3000", "--user_defined_symbols=Debian,<mask>,▁the,パッケージ")
 	for _, rule := range []string{RuleNmtNFKC, RuleNFKC, RuleIdentity} {
 		t.Run(rule, func(t *testing.T) {
 			p, err := ReadModelProto(base)
@@ -91,7 +91,7 @@ func TestLetheCharsmapInSpm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines := append(append([]string{}, richLines...), readLines(t, filepath.Join("testdata", "ja.test.txt"))...)
+			lines := append(append([]string{}, richLines...), readTestLines(t, filepath.Join("testdata", "ja.test.txt"))...)
 			if len(rules) > 0 {
 				lines = append(lines, randomCharsmapLines(rules, 3000, 7)...)
 			}
@@ -116,7 +116,7 @@ func TestRichTextMatchesSpm(t *testing.T) {
 	} {
 		name := strings.Join(args, " ")
 		t.Run(name, func(t *testing.T) {
-			path := trainSpm(t, dir, fmt.Sprintf("m%d", len(name)), trainFiles(), args...)
+			path := trainSpm(t, dir, fmt.Sprintf("m%d", len(name)), compatTrainFiles(), args...)
 			same := compareWithSpm(t, path, richLines)
 			if same != len(richLines) {
 				t.Errorf("%d of %d lines differ", len(richLines)-same, len(richLines))

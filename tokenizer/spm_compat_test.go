@@ -15,7 +15,7 @@ import (
 // (Debian package "sentencepiece", installed by .ci/run). They fail, not
 // skip, when the tools are missing.
 
-var testLangs = []string{"en", "de", "ru", "ja", "ko", "zh"}
+var compatLangs = []string{"en", "de", "ru", "ja", "ko", "zh"}
 
 // needSpm returns the path of an spm tool or fails the test.
 func needSpm(t testing.TB, tool string) string {
@@ -62,7 +62,7 @@ func runSpm(t testing.TB, tool string, input []byte, args ...string) []string {
 	return lines
 }
 
-func readLines(t testing.TB, path string) []string {
+func readTestLines(t testing.TB, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -92,9 +92,9 @@ func joinIDs(ids []int32) string {
 	return b.String()
 }
 
-func trainFiles() []string {
+func compatTrainFiles() []string {
 	var fs []string
-	for _, l := range testLangs {
+	for _, l := range compatLangs {
 		fs = append(fs, filepath.Join("testdata", l+".train.txt"))
 	}
 	return fs
@@ -148,10 +148,10 @@ func TestEncodeMatchesSpmHeldOut(t *testing.T) {
 	}
 	for _, mc := range models {
 		t.Run(mc.name, func(t *testing.T) {
-			path := trainSpm(t, dir, mc.name, trainFiles(), mc.args...)
+			path := trainSpm(t, dir, mc.name, compatTrainFiles(), mc.args...)
 			total, same := 0, 0
-			for _, lang := range testLangs {
-				lines := readLines(t, filepath.Join("testdata", lang+".test.txt"))
+			for _, lang := range compatLangs {
+				lines := readTestLines(t, filepath.Join("testdata", lang+".test.txt"))
 				s := compareWithSpm(t, path, lines)
 				t.Logf("%s: %d/%d held-out lines identical (%.2f%%)", lang, s, len(lines), 100*float64(s)/float64(len(lines)))
 				total += len(lines)
