@@ -43,5 +43,5 @@ func Example() {
 	fmt.Printf("%+v\n", loader.Position()) // store this in the checkpoint; Seek(it) on resume
 	// Output:
 	// 2 10 2 2 8 16
-	// {Seed:1 Epoch:0 Index:2}
+	// {Seed:1 Epoch:0 Index:2 Sequences:2}
 }

@@ -43,6 +43,11 @@ type Position struct {
 	Seed  uint64 `json:"seed"`
 	Epoch uint64 `json:"epoch"`
 	Index int    `json:"index"`
+	// Sequences is the number of blocks per epoch when the position was
+	// taken; Seek refuses a different count (re-prepared data, another
+	// sequence length or packing), which would silently change the stream.
+	// Zero (a hand-made position) skips the check.
+	Sequences int `json:"sequences,omitempty"`
 }
 
 // LoaderConfig configures a training Loader.
@@ -81,7 +86,7 @@ func NewLoader(seq *Sequences, cfg LoaderConfig) (*Loader, error) {
 	if seq.Len() > 1<<31-1 {
 		return nil, fmt.Errorf("dataset: %s: %d sequences, expected at most %d", seq.file.path, seq.Len(), 1<<31-1)
 	}
-	l := &Loader{seq: seq, cfg: cfg, perm: make([]int32, seq.Len()), pos: Position{Seed: cfg.Seed}}
+	l := &Loader{seq: seq, cfg: cfg, perm: make([]int32, seq.Len()), pos: Position{Seed: cfg.Seed, Sequences: seq.Len()}}
 	l.shuffle(0)
 	return l, nil
 }
@@ -135,11 +140,15 @@ func (l *Loader) Seek(p Position) error {
 	if p.Seed != l.cfg.Seed {
 		return fmt.Errorf("dataset: seek to a position saved with seed %d, but the loader uses seed %d", p.Seed, l.cfg.Seed)
 	}
+	if p.Sequences != 0 && p.Sequences != len(l.perm) {
+		return fmt.Errorf("dataset: seek to a position saved over %d sequences per epoch, but %s gives %d (re-prepared data, or another sequence length?)", p.Sequences, l.seq.file.path, len(l.perm))
+	}
 	if p.Index < 0 || p.Index > len(l.perm) {
 		return fmt.Errorf("dataset: seek to index %d of epoch %d: expected 0..%d (the data has %d sequences; was it re-prepared?)", p.Index, p.Epoch, len(l.perm), len(l.perm))
 	}
 	l.shuffle(p.Epoch)
 	l.pos = p
+	l.pos.Sequences = len(l.perm)
 	return nil
 }
 

@@ -241,7 +241,7 @@ func TestLoaderEpochsAndDeterminism(t *testing.T) {
 		t.Error("a different seed gave the same batches")
 	}
 	rows := (2*perEpoch + 4) / 5 * 5
-	want := Position{Seed: 11, Epoch: uint64(rows / perEpoch), Index: rows % perEpoch}
+	want := Position{Seed: 11, Epoch: uint64(rows / perEpoch), Index: rows % perEpoch, Sequences: perEpoch}
 	if want.Index == 0 { // the epoch advances lazily, on the next row
 		want.Epoch, want.Index = want.Epoch-1, perEpoch
 	}
@@ -298,6 +298,12 @@ func TestLoaderSeekResume(t *testing.T) {
 	}
 	if err := fresh.Seek(Position{Seed: 5, Index: s.Len() + 1}); err == nil {
 		t.Error("seek beyond the epoch accepted")
+	}
+	if err := fresh.Seek(Position{Seed: 5, Index: 1, Sequences: s.Len() + 1}); err == nil {
+		t.Error("seek over a different number of sequences accepted")
+	}
+	if err := fresh.Seek(Position{Seed: 5, Index: 1}); err != nil || fresh.Position().Sequences != s.Len() {
+		t.Errorf("hand-made position: err %v, position %+v", err, fresh.Position())
 	}
 }
 
