@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ and does nothing when the corpora are already up to date.`,
 				}
 				var ls []string
 				for _, l := range strings.Split(*langs, ",") {
-					if l = strings.TrimSpace(l); l != "" {
+					if l = strings.TrimSpace(l); l != "" && !slices.Contains(ls, l) {
 						ls = append(ls, l)
 					}
 				}

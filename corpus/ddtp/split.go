@@ -45,7 +45,7 @@ func DefaultShares() Shares { return Shares{Test: 0.2, Dev: 0.1} }
 
 // Validate reports shares outside [0, 1] or summing to more than 1.
 func (s Shares) Validate() error {
-	if !(s.Test >= 0 && s.Test <= 1) || !(s.Dev >= 0 && s.Dev <= 1) || s.Test+s.Dev > 1 {
+	if !(s.Test >= 0 && s.Test <= 1) || !(s.Dev >= 0 && s.Dev <= 1) || s.Test+s.Dev > 1+1e-9 {
 		return fmt.Errorf("test share %v and dev share %v: each must be in [0, 1] and their sum at most 1", s.Test, s.Dev)
 	}
 	return nil

@@ -70,6 +70,7 @@ func TestSharesValidate(t *testing.T) {
 		{Shares{}, true},
 		{Shares{Test: 1}, true},
 		{Shares{Test: 0.6, Dev: 0.4}, true},
+		{Shares{Test: 0.7, Dev: 0.3}, true}, // sums to 1 up to rounding
 		{Shares{Test: 0.6, Dev: 0.5}, false},
 		{Shares{Test: -0.1}, false},
 		{Shares{Dev: 1.5}, false},

@@ -1,12 +1,3 @@
-// Package ddtp builds Lethe's built-in default data from Debian's translated
-// package descriptions (DDTP): it downloads the Translation and Packages
-// indexes with apt-get under a private configuration, parses their RFC 822
-// stanzas, joins each translated description to its package's Section and
-// Source, and writes plain-text corpora split by source package.
-//
-// The split depends only on the source package's name (see SplitOf), so a
-// source is held out in every language or in none, and lib/-dev/-doc siblings
-// never straddle splits.
 package ddtp
 
 import (
