@@ -28,7 +28,7 @@ import (
 
 // attnScratch is the number of elements of the per-call stack buffer that
 // holds a block of rows of the dropped probabilities or their gradients.
-const attnScratch = 8192
+const attnScratch = 16384
 
 // AttentionForward computes probs and out for (batch, head) pairs [lo, hi)
 // of B*NH, with attention-probability dropout p under seed.

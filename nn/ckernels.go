@@ -11,6 +11,10 @@ package nn
 #cgo noescape lethe_ce_fwd
 #cgo noescape lethe_ce_bwd
 #cgo noescape lethe_exp_sum
+#cgo noescape lethe_ln_fwd
+#cgo noescape lethe_ln_bwd_in
+#cgo noescape lethe_ln_bwd_params
+#cgo noescape lethe_colsum_acc
 #cgo nocallback lethe_gelu_fwd
 #cgo nocallback lethe_gelu_bwd
 #cgo nocallback lethe_softmax_bias_rows
@@ -19,6 +23,10 @@ package nn
 #cgo nocallback lethe_ce_fwd
 #cgo nocallback lethe_ce_bwd
 #cgo nocallback lethe_exp_sum
+#cgo nocallback lethe_ln_fwd
+#cgo nocallback lethe_ln_bwd_in
+#cgo nocallback lethe_ln_bwd_params
+#cgo nocallback lethe_colsum_acc
 #include "kernels.h"
 */
 import "C"
@@ -117,4 +125,51 @@ func cExpSum(d, x []float32, m float32) float32 {
 		pd = fp(d)
 	}
 	return float32(C.lethe_exp_sum(pd, fp(x), C.float(m), C.long(len(x))))
+}
+
+// fpOpt is fp, but nil for a nil slice (a frozen gradient).
+func fpOpt(x []float32) *C.float {
+	if x == nil {
+		return nil
+	}
+	return fp(x)
+}
+
+func cLayerNormForward(out, mean, rstd, inp, w, b []float32, C_ int, eps float32, lo, hi int) {
+	if hi <= lo {
+		return
+	}
+	_, _, _, _, _, _ = out[hi*C_-1], mean[hi-1], rstd[hi-1], inp[hi*C_-1], w[C_-1], b[C_-1]
+	C.lethe_ln_fwd(fp(out), fp(mean), fp(rstd), fp(inp), fp(w), fp(b), C.long(C_), C.float(eps), C.long(lo), C.long(hi))
+}
+
+func cLayerNormBackwardInput(dinp, dout, inp, mean, rstd, w []float32, C_, lo, hi int) {
+	if hi <= lo {
+		return
+	}
+	_, _, _, _, _, _ = dinp[hi*C_-1], dout[hi*C_-1], inp[hi*C_-1], mean[hi-1], rstd[hi-1], w[C_-1]
+	C.lethe_ln_bwd_in(fp(dinp), fp(dout), fp(inp), fp(mean), fp(rstd), fp(w), C.long(C_), C.long(lo), C.long(hi))
+}
+
+func cLayerNormBackwardParams(dw, db, dout, inp, mean, rstd []float32, n, C_, lo, hi int) {
+	if hi <= lo || n == 0 || (dw == nil && db == nil) {
+		return
+	}
+	_, _, _, _ = dout[n*C_-1], inp[n*C_-1], mean[n-1], rstd[n-1]
+	if dw != nil {
+		_ = dw[hi-1]
+	}
+	if db != nil {
+		_ = db[hi-1]
+	}
+	C.lethe_ln_bwd_params(fpOpt(dw), fpOpt(db), fp(dout), fp(inp), fp(mean), fp(rstd), C.long(n), C.long(C_), C.long(lo), C.long(hi))
+}
+
+// cColumnSumAccumulate sets acc[j] += sum over n rows of x[i*ld+j].
+func cColumnSumAccumulate(acc, x []float32, n, ld int) {
+	if n == 0 || len(acc) == 0 {
+		return
+	}
+	_ = x[(n-1)*ld+len(acc)-1]
+	C.lethe_colsum_acc(fp(acc), fp(x), C.long(n), C.long(ld), C.long(len(acc)))
 }

@@ -243,3 +243,97 @@ CLONES void lethe_ce_bwd(float *dlogits, const float *logits, const int32_t *tar
 		d[t] -= scale;
 	}
 }
+
+// Sum of x[0:n] in LANES float lanes.
+static inline float row_sum(const float *x, long n) {
+	float acc[LANES] = {0};
+	long j = 0;
+	for (; j + LANES <= n; j += LANES)
+		for (int k = 0; k < LANES; k++)
+			acc[k] += x[j + k];
+	float s = 0;
+	for (; j < n; j++)
+		s += x[j];
+	for (int k = 0; k < LANES; k++)
+		s += acc[k];
+	return s;
+}
+
+CLONES void lethe_ln_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, long C, float eps, long lo, long hi) {
+	for (long i = lo; i < hi; i++) {
+		const float *x = inp + i * C;
+		float *o = out + i * C;
+		float m = row_sum(x, C) / (float)C;
+		float acc[LANES] = {0};
+		long j = 0;
+		for (; j + LANES <= C; j += LANES)
+			for (int k = 0; k < LANES; k++) {
+				float d = x[j + k] - m;
+				acc[k] += d * d;
+			}
+		float ss = 0;
+		for (; j < C; j++)
+			ss += (x[j] - m) * (x[j] - m);
+		for (int k = 0; k < LANES; k++)
+			ss += acc[k];
+		float rs = (float)(1.0 / sqrt((double)(ss / (float)C + eps)));
+		mean[i] = m;
+		rstd[i] = rs;
+		for (j = 0; j < C; j++)
+			o[j] = (x[j] - m) * rs * w[j] + b[j];
+	}
+}
+
+CLONES void lethe_ln_bwd_in(float *dinp, const float *dout, const float *inp, const float *mean, const float *rstd, const float *w, long C, long lo, long hi) {
+	for (long i = lo; i < hi; i++) {
+		const float *x = inp + i * C;
+		const float *d = dout + i * C;
+		float *o = dinp + i * C;
+		float m = mean[i], rs = rstd[i];
+		float a1[LANES] = {0}, a2[LANES] = {0};
+		long j = 0;
+		for (; j + LANES <= C; j += LANES)
+			for (int k = 0; k < LANES; k++) {
+				float g = d[j + k] * w[j + k];
+				a1[k] += g;
+				a2[k] += g * (x[j + k] - m);
+			}
+		float sg = 0, sgx = 0;
+		for (; j < C; j++) {
+			float g = d[j] * w[j];
+			sg += g;
+			sgx += g * (x[j] - m);
+		}
+		for (int k = 0; k < LANES; k++) {
+			sg += a1[k];
+			sgx += a2[k];
+		}
+		sg /= (float)C;
+		sgx = sgx * rs / (float)C;
+		for (j = 0; j < C; j++)
+			o[j] = rs * (d[j] * w[j] - sg - (x[j] - m) * rs * sgx);
+	}
+}
+
+CLONES void lethe_ln_bwd_params(float *dw, float *db, const float *dout, const float *inp, const float *mean, const float *rstd, long n, long C, long lo, long hi) {
+	for (long i = 0; i < n; i++) {
+		const float *d = dout + i * C;
+		if (db)
+			for (long j = lo; j < hi; j++)
+				db[j] += d[j];
+		if (dw) {
+			const float *x = inp + i * C;
+			float m = mean[i], rs = rstd[i];
+			for (long j = lo; j < hi; j++)
+				dw[j] += d[j] * (x[j] - m) * rs;
+		}
+	}
+}
+
+CLONES void lethe_colsum_acc(float *acc, const float *x, long n, long ld, long cols) {
+	for (long i = 0; i < n; i++) {
+		const float *r = x + i * ld;
+		for (long j = 0; j < cols; j++)
+			acc[j] += r[j];
+	}
+}

@@ -15,5 +15,9 @@ void lethe_dropout(float *out, const float *in, long n, uint64_t seed, uint64_t 
 int lethe_ce_fwd(float *losses, const float *logits, const int32_t *targets, long V, long lo, long hi);
 void lethe_ce_bwd(float *dlogits, const float *logits, const int32_t *targets, float scale, long V, long lo, long hi);
 float lethe_exp_sum(float *d, const float *x, float m, long n);
+void lethe_ln_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, long C, float eps, long lo, long hi);
+void lethe_ln_bwd_in(float *dinp, const float *dout, const float *inp, const float *mean, const float *rstd, const float *w, long C, long lo, long hi);
+void lethe_ln_bwd_params(float *dw, float *db, const float *dout, const float *inp, const float *mean, const float *rstd, long n, long C, long lo, long hi);
+void lethe_colsum_acc(float *acc, const float *x, long n, long ld, long cols);
 
 #endif

@@ -17,6 +17,15 @@ import "math"
 // LayerNormForward normalises rows [lo, hi) of inp into out and saves each
 // row's mean and 1/std in mean and rstd.
 func LayerNormForward[T Float](out, mean, rstd, inp, w, b []T, C int, eps T, lo, hi int) {
+	if o, ok := as32(out); ok {
+		m, _ := as32(mean)
+		r, _ := as32(rstd)
+		x, _ := as32(inp)
+		w32, _ := as32(w)
+		b32, _ := as32(b)
+		cLayerNormForward(o, m, r, x, w32, b32, C, float32(eps), lo, hi)
+		return
+	}
 	w, b = w[:C], b[:C]
 	for i := lo; i < hi; i++ {
 		x := inp[i*C : (i+1)*C]
@@ -44,6 +53,15 @@ func LayerNormForward[T Float](out, mean, rstd, inp, w, b []T, C int, eps T, lo,
 //
 //	dinp = rstd * (g - mean(g) - xhat*mean(g*xhat)),  g = dout*w, xhat = (inp-mean)*rstd
 func LayerNormBackwardInput[T Float](dinp, dout, inp, mean, rstd, w []T, C, lo, hi int) {
+	if o, ok := as32(dinp); ok {
+		d, _ := as32(dout)
+		x, _ := as32(inp)
+		m, _ := as32(mean)
+		r, _ := as32(rstd)
+		w32, _ := as32(w)
+		cLayerNormBackwardInput(o, d, x, m, r, w32, C, lo, hi)
+		return
+	}
 	w = w[:C]
 	for i := lo; i < hi; i++ {
 		x := inp[i*C : (i+1)*C]
@@ -71,6 +89,21 @@ func LayerNormBackwardInput[T Float](dinp, dout, inp, mean, rstd, w []T, C, lo, 
 // (frozen).
 func LayerNormBackwardParams[T Float](dw, db, dout, inp, mean, rstd []T, n, C, lo, hi int) {
 	if hi <= lo {
+		return
+	}
+	if is32[T]() {
+		d, _ := as32(dout)
+		x, _ := as32(inp)
+		m, _ := as32(mean)
+		r, _ := as32(rstd)
+		var dw32, db32 []float32
+		if dw != nil {
+			dw32, _ = as32(dw)
+		}
+		if db != nil {
+			db32, _ = as32(db)
+		}
+		cLayerNormBackwardParams(dw32, db32, d, x, m, r, n, C, lo, hi)
 		return
 	}
 	for i := 0; i < n; i++ {

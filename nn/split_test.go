@@ -142,6 +142,20 @@ func TestNoAlloc(t *testing.T) {
 	}
 }
 
+// TestNoAllocFloat64Attention checks that the attention kernels' stack
+// scratch buffer stays on the stack for float64 too.
+func TestNoAllocFloat64Attention(t *testing.T) {
+	const B, T, C, NH = 2, 128, 8, 2
+	r := rand.New(rand.NewPCG(12, 12))
+	qkv, kb := randn(r, B*T*3*C, 1), make([]float64, B*T)
+	out, probs, dout, dqkv := make([]float64, B*T*C), make([]float64, B*NH*T*T), randn(r, B*T*C, 1), make([]float64, B*T*3*C)
+	f := func() { AttentionForward(out, probs, qkv, kb, B, T, C, NH, 0.1, 1, 0, B*NH) }
+	g := func() { AttentionBackward(dqkv, dout, qkv, probs, B, T, C, NH, 0.1, 1, 0, B*NH) }
+	if a := testing.AllocsPerRun(3, f) + testing.AllocsPerRun(3, g); a != 0 {
+		t.Errorf("float64 attention allocates %v times", a)
+	}
+}
+
 // agree runs a float32 and a float64 computation of the same quantity and
 // reports the largest absolute and relative differences.
 func agree(got []float32, want []float64) (absErr, relErr float64) {
@@ -188,6 +202,29 @@ func TestFloat32Agreement(t *testing.T) {
 	GeluBackward(o32, x32, d32, 0, n)
 	GeluBackward(o64, x64, d64, 0, n)
 	add("gelu backward", 1e-6, o32, o64)
+
+	// LayerNorm (C kernels) and the linear bias gradient (C column sums).
+	const ln, lc = 37, 100
+	lx, lw, lb, ldo := randn32(r, ln*lc, 2), randn32(r, lc, 1), randn32(r, lc, 1), randn32(r, ln*lc, 1)
+	for i := range lx {
+		lx[i] += 3
+	}
+	lo32, lm32, lr32 := make([]float32, ln*lc), make([]float32, ln), make([]float32, ln)
+	lo64, lm64, lr64 := make([]float64, ln*lc), make([]float64, ln), make([]float64, ln)
+	LayerNormForward(lo32, lm32, lr32, lx, lw, lb, lc, 1e-5, 0, ln)
+	LayerNormForward(lo64, lm64, lr64, to64(lx), to64(lw), to64(lb), lc, 1e-5, 0, ln)
+	add("layernorm forward", 2e-6, lo32, lo64)
+	LayerNormBackwardInput(lo32, ldo, lx, lm32, lr32, lw, lc, 0, ln)
+	LayerNormBackwardInput(lo64, to64(ldo), to64(lx), lm64, lr64, to64(lw), lc, 0, ln)
+	add("layernorm backward input", 2e-6, lo32, lo64)
+	gw32, gb32, gw64, gb64 := make([]float32, lc), make([]float32, lc), make([]float64, lc), make([]float64, lc)
+	LayerNormBackwardParams(gw32, gb32, ldo, lx, lm32, lr32, ln, lc, 0, lc)
+	LayerNormBackwardParams(gw64, gb64, to64(ldo), to64(lx), lm64, lr64, ln, lc, 0, lc)
+	add("layernorm backward dw", 1e-5, gw32, gw64)
+	add("layernorm backward db", 1e-5, gb32, gb64)
+	LinearBackwardParams(nil, gb32, ldo, lx, ln, lc, lc, 3, 90)
+	LinearBackwardParams(nil, gb64, to64(ldo), to64(lx), ln, lc, lc, 3, 90)
+	add("linear db (accumulated)", 1e-5, gb32, gb64)
 
 	const B, T, C, NH = 2, 128, 16, 2
 	qkv32 := randn32(r, B*T*3*C, 2)
