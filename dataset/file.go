@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -48,18 +49,22 @@ func widthFor(vocabSize int) int {
 
 // Writer writes a token file. It writes to a temporary file beside the final
 // path and renames it on Close, so that a crash or an error never leaves a
-// half-written file under the final name.
+// half-written file under the final name. Document offsets go to a second
+// temporary file until Close, so memory stays constant however large the
+// corpus. It is not safe for concurrent use.
 type Writer struct {
-	path    string
-	tmp     string
-	f       *os.File
-	bw      *bufio.Writer
-	width   int
-	vocab   int
-	n       int64
-	offsets []int64 // document start offsets; grows by one per document
-	buf     []byte
-	done    bool
+	path  string
+	tmp   string
+	f     *os.File
+	bw    *bufio.Writer
+	idx   *os.File // document offsets, appended after the ids on Close
+	idxW  *bufio.Writer
+	width int
+	vocab int
+	n     int64
+	docs  int
+	buf   []byte
+	done  bool
 }
 
 // Create starts a token file for ids in [0, vocabSize).
@@ -71,13 +76,30 @@ func Create(path string, vocabSize int) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset: create %s: %w", path, err)
 	}
+	idx, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".idx*")
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("dataset: create %s: %w", path, err)
+	}
 	w := &Writer{path: path, tmp: f.Name(), f: f, bw: bufio.NewWriterSize(f, 1<<20),
-		width: widthFor(vocabSize), vocab: vocabSize, offsets: []int64{0}}
+		idx: idx, idxW: bufio.NewWriterSize(idx, 64<<10), width: widthFor(vocabSize), vocab: vocabSize}
 	if _, err := w.bw.Write(make([]byte, headerSize)); err != nil { // placeholder, rewritten by Close
 		w.Abort()
 		return nil, fmt.Errorf("dataset: create %s: %w", path, err)
 	}
+	if err := w.putOffset(0); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("dataset: create %s: %w", path, err)
+	}
 	return w, nil
+}
+
+func (w *Writer) putOffset(o int64) error {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(o))
+	_, err := w.idxW.Write(b[:])
+	return err
 }
 
 // AppendDocument appends one document (its ids, normally each line followed
@@ -90,7 +112,7 @@ func (w *Writer) AppendDocument(ids []int32) error {
 	w.buf = w.buf[:0]
 	for i, id := range ids {
 		if id < 0 || int(id) >= w.vocab {
-			return fmt.Errorf("dataset: %s: document %d, token %d: id %d outside the vocabulary [0, %d)", w.path, len(w.offsets)-1, i, id, w.vocab)
+			return fmt.Errorf("dataset: %s: document %d, token %d: id %d outside the vocabulary [0, %d)", w.path, w.docs, i, id, w.vocab)
 		}
 		if w.width == 2 {
 			w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(id))
@@ -101,8 +123,11 @@ func (w *Writer) AppendDocument(ids []int32) error {
 	if _, err := w.bw.Write(w.buf); err != nil {
 		return fmt.Errorf("dataset: write %s: %w", w.tmp, err)
 	}
+	if err := w.putOffset(w.n + int64(len(ids))); err != nil {
+		return fmt.Errorf("dataset: write %s: %w", w.idx.Name(), err)
+	}
 	w.n += int64(len(ids))
-	w.offsets = append(w.offsets, w.n)
+	w.docs++
 	return nil
 }
 
@@ -110,16 +135,18 @@ func (w *Writer) AppendDocument(ids []int32) error {
 func (w *Writer) NumTokens() int64 { return w.n }
 
 // NumDocs returns the number of documents appended so far.
-func (w *Writer) NumDocs() int { return len(w.offsets) - 1 }
+func (w *Writer) NumDocs() int { return w.docs }
 
 // Close writes the document index and header, syncs, and renames the file to
-// its final path. On error the temporary file is removed.
+// its final path. On error both temporary files are removed.
 func (w *Writer) Close() error {
 	if w.done {
 		return nil
 	}
 	err := w.finish()
 	w.done = true
+	w.idx.Close()
+	os.Remove(w.idx.Name())
 	if err != nil {
 		w.f.Close()
 		os.Remove(w.tmp)
@@ -134,12 +161,16 @@ func (w *Writer) finish() error {
 			return err
 		}
 	}
-	var b [8]byte
-	for _, o := range w.offsets {
-		binary.LittleEndian.PutUint64(b[:], uint64(o))
-		if _, err := w.bw.Write(b[:]); err != nil {
-			return err
-		}
+	if err := w.idxW.Flush(); err != nil {
+		return err
+	}
+	if _, err := w.idx.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if n, err := io.Copy(w.bw, w.idx); err != nil {
+		return err
+	} else if n != int64(w.docs+1)*8 {
+		return fmt.Errorf("document index %s holds %d bytes, expected %d", w.idx.Name(), n, (w.docs+1)*8)
 	}
 	if err := w.bw.Flush(); err != nil {
 		return err
@@ -150,7 +181,7 @@ func (w *Writer) finish() error {
 	binary.LittleEndian.PutUint32(h[12:], uint32(w.width))
 	binary.LittleEndian.PutUint32(h[16:], uint32(w.vocab))
 	binary.LittleEndian.PutUint64(h[24:], uint64(w.n))
-	binary.LittleEndian.PutUint64(h[32:], uint64(len(w.offsets)-1))
+	binary.LittleEndian.PutUint64(h[32:], uint64(w.docs))
 	if _, err := w.f.WriteAt(h, 0); err != nil {
 		return err
 	}
@@ -171,7 +202,7 @@ func (w *Writer) finish() error {
 }
 
 // Abort discards the file: nothing is left under the final path or the
-// temporary one. It is a no-op after Close.
+// temporary ones. It is a no-op after Close.
 func (w *Writer) Abort() {
 	if w.done {
 		return
@@ -179,6 +210,8 @@ func (w *Writer) Abort() {
 	w.done = true
 	w.f.Close()
 	os.Remove(w.tmp)
+	w.idx.Close()
+	os.Remove(w.idx.Name())
 }
 
 // File is a memory-mapped token file. Its methods are safe for concurrent
