@@ -175,35 +175,35 @@ var ErrVocabTooLarge = errors.New("vocabulary size too large for the corpus")
 func Train(ctx context.Context, opts TrainOptions) (*ModelProto, *TrainStats, error) {
 	start := time.Now()
 	if err := checkTrainOptions(&opts); err != nil {
-		return nil, nil, fmt.Errorf("tokenizer train: %w", err)
+		return nil, nil, fmt.Errorf("tokenizer: train: %w", err)
 	}
 	spec := opts.Normalizer
 	if spec == nil {
 		cm, err := BuildCharsmap(opts.NormalizationRuleName)
 		if err != nil {
-			return nil, nil, fmt.Errorf("tokenizer train: %w", err)
+			return nil, nil, fmt.Errorf("tokenizer: train: %w", err)
 		}
 		spec = NewNormalizerSpec(opts.NormalizationRuleName, cm)
 	}
 	norm, err := NewNormalizer(spec, nil, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tokenizer train: %w", err)
+		return nil, nil, fmt.Errorf("tokenizer: train: %w", err)
 	}
 	t := &trainer{opts: opts, norm: norm, start: start, stats: &TrainStats{}}
 	if err := t.load(ctx); err != nil {
-		return nil, t.stats, fmt.Errorf("tokenizer train: %w", err)
+		return nil, t.stats, fmt.Errorf("tokenizer: train: %w", err)
 	}
 	seeds, err := t.seedPieces(ctx)
 	if err != nil {
-		return nil, t.stats, fmt.Errorf("tokenizer train: %w", err)
+		return nil, t.stats, fmt.Errorf("tokenizer: train: %w", err)
 	}
 	final, err := t.runEM(ctx, seeds)
 	if err != nil {
-		return nil, t.stats, fmt.Errorf("tokenizer train: %w", err)
+		return nil, t.stats, fmt.Errorf("tokenizer: train: %w", err)
 	}
 	meta := trainMetaPieces(opts.ByteFallback)
 	if len(final)+len(meta) < opts.VocabSize {
-		return nil, t.stats, fmt.Errorf("tokenizer train: vocab_size %d: %w: it gives at most %d pieces; set --vocab_size <= %d",
+		return nil, t.stats, fmt.Errorf("tokenizer: train: vocab_size %d: %w: it gives at most %d pieces; set --vocab_size <= %d",
 			opts.VocabSize, ErrVocabTooLarge, len(final)+len(meta), len(final)+len(meta))
 	}
 	m := &ModelProto{

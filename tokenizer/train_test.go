@@ -196,8 +196,470 @@ func sharedPieces(a, b *ModelProto) float64 {
 	return float64(n) / float64(len(b.Pieces))
 }
 
-var (
-	_ = errors.New
-	_ = slices.Sort[[]int]
-	_ = sort.Strings
-)
+// TestTrainSpmEncodeInterop trains a model per language with Lethe, then
+// encodes the held-out text with spm_encode (which loads Lethe's .model) and
+// with Lethe's own encoder: every line must match.
+func TestTrainSpmEncodeInterop(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range trainLangs {
+		t.Run(tc.lang, func(t *testing.T) {
+			model, _ := trainTestModel(t, tc.lang, tc.vocab, dir)
+			test := filepath.Join("testdata", tc.lang+".test.txt")
+			raw := readLines(t, test)
+			spm := spmEncode(t, model, test)
+			if len(spm) != len(raw) {
+				t.Fatalf("spm_encode gave %d lines for %d", len(spm), len(raw))
+			}
+			m, err := Load(model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same := 0
+			for i, line := range raw {
+				got := strings.Join(m.Encode(line), " ")
+				if got == spm[i] {
+					same++
+				} else if same+5 > i {
+					t.Errorf("line %d: lethe %q\nspm_encode %q", i+1, got, spm[i])
+				}
+			}
+			t.Logf("%s: %d/%d held-out lines identical (%.2f%%)", tc.lang, same, len(raw), 100*float64(same)/float64(len(raw)))
+			if same != len(raw) {
+				t.Errorf("%d of %d lines differ", len(raw)-same, len(raw))
+			}
+		})
+	}
+}
+
+// TestTrainByteFallbackLayout checks the special pieces, the byte pieces and
+// the recorded trainer spec of a byte-fallback model, and that spm_encode
+// and Lethe agree on text with characters outside its alphabet.
+func TestTrainByteFallbackLayout(t *testing.T) {
+	dir := t.TempDir()
+	o := DefaultTrainOptions()
+	o.Inputs = []string{"testdata/en.train.txt"}
+	o.VocabSize = 1000
+	o.ByteFallback = true
+	o.NumThreads = 2
+	m, _, err := Train(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id    int
+		piece string
+		typ   PieceType
+	}{
+		{0, "<s>", Control}, {1, "<pad>", Control}, {2, "</s>", Control}, {3, "<unk>", Unknown},
+		{4, "<mask>", Control}, {5, "<0x00>", Byte}, {5 + 0x41, "<0x41>", Byte}, {260, "<0xFF>", Byte},
+	}
+	for _, w := range want {
+		if p := m.Pieces[w.id]; p.Piece != w.piece || p.Type != w.typ || p.Score != 0 {
+			t.Errorf("piece %d = %q %v %g, want %q %v 0", w.id, p.Piece, p.Type, p.Score, w.piece, w.typ)
+		}
+	}
+	if p := m.Pieces[261]; p.Type != Normal || p.Score >= 0 {
+		t.Errorf("piece 261 = %q %v %g, want a NORMAL piece with a negative score", p.Piece, p.Type, p.Score)
+	}
+	for i := 262; i < len(m.Pieces); i++ {
+		if m.Pieces[i].Score > m.Pieces[i-1].Score {
+			t.Fatalf("piece %d score %g above piece %d's %g: not sorted", i, m.Pieces[i].Score, i-1, m.Pieces[i-1].Score)
+		}
+	}
+	ts := m.TrainerSpec
+	if ts.BosID != 0 || ts.PadID != 1 || ts.EosID != 2 || ts.UnkID != 3 || !ts.ByteFallback || ts.VocabSize != 1000 ||
+		!slices.Equal(ts.ControlSymbols, []string{"<mask>"}) || ts.CharacterCoverage != 0.9995 || ts.ModelType != ModelTypeUnigram {
+		t.Errorf("trainer spec: %+v", ts)
+	}
+	if m.NormalizerSpec.Name != "nmt_nfkc" || len(m.NormalizerSpec.PrecompiledCharsmap) == 0 {
+		t.Errorf("normalizer spec %q with %d charsmap bytes", m.NormalizerSpec.Name, len(m.NormalizerSpec.PrecompiledCharsmap))
+	}
+	prefix := filepath.Join(dir, "bf")
+	if err := WriteTrainedModel(prefix, m); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "odd.txt")
+	lines := []string{"Ünïcödé → 東京 ☃ naïve", "plain words only", "emoji 🙂 and Ω"}
+	if err := os.WriteFile(text, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spm := spmEncode(t, prefix+".model", text)
+	lm, err := Load(prefix + ".model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines {
+		if got := strings.Join(lm.Encode(l), " "); got != spm[i] {
+			t.Errorf("%q: lethe %q, spm_encode %q", l, got, spm[i])
+		}
+	}
+	if !strings.Contains(spm[0], "<0xE6>") {
+		t.Errorf("spm_encode %q: expected byte pieces for 東", spm[0])
+	}
+}
+
+// TestWriteTrainedModelVocab checks the .vocab format against spm_train's
+// (piece TAB score, scores printed as C++ streams print floats) and that
+// the files replace older ones atomically.
+func TestWriteTrainedModelVocab(t *testing.T) {
+	dir := t.TempDir()
+	m := &ModelProto{Pieces: []Piece{
+		{Piece: "<s>", Type: Control}, {Piece: "▁the", Score: -3.015744}, {Piece: "x", Score: -12.5},
+		{Piece: "y", Score: -1e-05}, {Piece: "z", Score: -100.00001},
+	}}
+	prefix := filepath.Join(dir, "v")
+	if err := os.WriteFile(prefix+".vocab", []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTrainedModel(prefix, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(prefix + ".vocab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<s>\t0\n▁the\t-3.01574\nx\t-12.5\ny\t-1e-05\nz\t-100\n"
+	if string(got) != want {
+		t.Errorf("vocab:\n%s\nwant:\n%s", got, want)
+	}
+	back, err := ReadModelProto(prefix + ".model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Pieces) != 5 || back.Pieces[1].Piece != "▁the" || back.Pieces[1].Score != float32(-3.015744) {
+		t.Errorf("model read back: %+v", back.Pieces)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 2 {
+		t.Errorf("directory holds %d entries, want the two outputs only (no temporary files)", len(ents))
+	}
+	if err := WriteTrainedModel(filepath.Join(dir, "missing", "v"), m); err == nil {
+		t.Error("writing under a missing directory: no error")
+	}
+}
+
+// writeCorpus writes lines to a file in dir and returns its path.
+func writeCorpus(t testing.TB, dir, name string, lines ...string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTrainErrors covers bad input: each case must fail with a clear error.
+func TestTrainErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := "testdata/en.train.txt"
+	bad := writeCorpus(t, dir, "bad.txt", "first line is fine", "second \xff\xfe line")
+	empty := writeCorpus(t, dir, "empty.txt", "", "   ", "")
+	tests := []struct {
+		name   string
+		edit   func(o *TrainOptions)
+		target error
+		want   []string
+	}{
+		{"invalid utf-8", func(o *TrainOptions) { o.Inputs = []string{bad} }, nil,
+			[]string{bad, "byte 26", "line 2", "invalid UTF-8"}},
+		{"empty corpus", func(o *TrainOptions) { o.Inputs = []string{empty} }, ErrEmptyCorpus, []string{empty}},
+		{"missing file", func(o *TrainOptions) { o.Inputs = []string{filepath.Join(dir, "nope.txt")} }, os.ErrNotExist, []string{"nope.txt"}},
+		{"vocab too large", func(o *TrainOptions) { o.VocabSize = 20000 }, ErrVocabTooLarge, []string{"at most 51", "--vocab_size <= 51"}},
+		{"vocab below alphabet", func(o *TrainOptions) { o.VocabSize = 60 }, ErrVocabTooLarge, []string{"78 required characters"}},
+		{"bad coverage", func(o *TrainOptions) { o.CharacterCoverage = 0.5 }, nil, []string{"character_coverage 0.5"}},
+		{"no inputs", func(o *TrainOptions) { o.Inputs = nil }, nil, []string{"no input files"}},
+		{"bad rule", func(o *TrainOptions) { o.NormalizationRuleName = "nfkd" }, nil, []string{"nfkd"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := DefaultTrainOptions()
+			o.Inputs = []string{good}
+			o.VocabSize = 1000
+			tc.edit(&o)
+			_, _, err := Train(context.Background(), o)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.target != nil && !errors.Is(err, tc.target) {
+				t.Errorf("error %v: not %v", err, tc.target)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestTrainSkipsAndSamples checks line skipping (invalid UTF-8 with
+// SkipInvalidUTF8, too long, reserved U+2585) and reservoir sampling.
+func TestTrainSkipsAndSamples(t *testing.T) {
+	dir := t.TempDir()
+	lines := readLines(t, "testdata/en.train.txt")
+	mixed := append([]string{"bad \xff byte", strings.Repeat("long ", 1000), "has ▅ mark"}, lines...)
+	in := writeCorpus(t, dir, "mixed.txt", mixed...)
+	o := DefaultTrainOptions()
+	o.Inputs = []string{in}
+	o.VocabSize = 1000
+	o.SkipInvalidUTF8 = true
+	o.MaxSentenceLength = 4000
+	_, st, err := Train(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SkippedInvalid != 1 || st.SkippedLong != 1 || st.SkippedReserved != 1 || st.Lines != int64(len(mixed)) {
+		t.Errorf("stats %+v: want 1 invalid, 1 long, 1 reserved of %d lines", st, len(mixed))
+	}
+	for _, shuffle := range []bool{false, true} {
+		o := DefaultTrainOptions()
+		o.Inputs = []string{"testdata/en.train.txt", "testdata/de.train.txt"}
+		o.VocabSize = 500
+		o.InputSentenceSize = 300
+		o.ShuffleInputSentence = shuffle
+		tr := &trainer{opts: o, stats: &TrainStats{}}
+		got, err := tr.readSentences(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 300 {
+			t.Fatalf("shuffle=%v: sampled %d sentences, want 300", shuffle, len(got))
+		}
+		fromEN := 0
+		enSet := map[string]bool{}
+		for _, l := range lines {
+			enSet[l] = true
+		}
+		for _, s := range got {
+			if enSet[s] {
+				fromEN++
+			}
+		}
+		if !shuffle && (fromEN != 300 || got[0] != lines[0]) {
+			t.Errorf("first 300: %d from the first file, first %q", fromEN, got[0])
+		}
+		if shuffle && (fromEN == 300 || fromEN == 0) {
+			t.Errorf("reservoir sample: %d of 300 from the first file; want both files represented", fromEN)
+		}
+		if shuffle && int64(len(got)) != 300 {
+			t.Errorf("sample holds %d", len(got))
+		}
+	}
+}
+
+// TestTrainDeterministicAndProgress trains twice with the same options and
+// expects identical models, and progress lines for every phase.
+func TestTrainDeterministicAndProgress(t *testing.T) {
+	var progress bytes.Buffer
+	o := DefaultTrainOptions()
+	o.Inputs = []string{"testdata/ru.train.txt"}
+	o.VocabSize = 2000
+	o.NumThreads = 2
+	o.InputSentenceSize = 800
+	o.Progress = &progress
+	a, _, err := Train(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Progress = nil
+	b, _, err := Train(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Marshal(), b.Marshal()) {
+		t.Error("two trainings with the same options differ")
+	}
+	for _, phase := range []string{"load", "chars", "seed", "em ", "prune", "done"} {
+		if !strings.Contains(progress.String(), "tokenizer train: "+phase) {
+			t.Errorf("no %q progress line in:\n%s", phase, progress.String())
+		}
+	}
+	if !strings.Contains(progress.String(), "elapsed=") || !strings.Contains(progress.String(), "pieces=") {
+		t.Errorf("progress lacks elapsed time or vocabulary size:\n%s", progress.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := Train(ctx, o); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: error %v", err)
+	}
+}
+
+// TestTrainSuffixArrayAndLCP compares the suffix and LCP arrays with a
+// naive construction.
+func TestTrainSuffixArrayAndLCP(t *testing.T) {
+	for _, text := range []string{"", "a", "banana\x00", "abracadabra\x00abra\x00", "▁при▁привет\x00▁при\x00", "ああいあい\x00"} {
+		data := []byte(text)
+		sa, err := trainSuffixArray(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]int32, len(data))
+		for i := range want {
+			want[i] = int32(i)
+		}
+		slices.SortFunc(want, func(a, b int32) int { return bytes.Compare(data[a:], data[b:]) })
+		if !slices.Equal(sa, want) {
+			t.Errorf("%q: suffix array %v, want %v", text, sa, want)
+		}
+		plcp := trainLCPArray(data, sa)
+		for i := 1; i < len(sa); i++ {
+			a, b := data[sa[i-1]:], data[sa[i]:]
+			l := 0
+			for l < len(a) && l < len(b) && a[l] == b[l] {
+				l++
+			}
+			if int(plcp[sa[i]]) != l {
+				t.Errorf("%q: lcp at rank %d = %d, want %d", text, i, plcp[sa[i]], l)
+			}
+		}
+	}
+}
+
+// TestTrainSeedsMatchNaive checks the seed substrings against a brute-force
+// enumeration of the character strings that occur at least twice and are
+// followed by two different characters (the suffix tree's internal nodes).
+func TestTrainSeedsMatchNaive(t *testing.T) {
+	sentences := []string{"▁привет▁мир", "▁при▁привет", "▁東京▁東京都", "▁abcabc▁ab", "▁мир▁мирный▁東京", "▁abcd▁abce"}
+	tr := &trainer{opts: DefaultTrainOptions(), stats: &TrainStats{}, sentences: sentences, required: map[rune]int64{}}
+	for _, s := range sentences {
+		for _, r := range s {
+			tr.required[r]++
+		}
+	}
+	tr.script = newTrainScriptTable(tr.required)
+	seeds, err := tr.seedPieces(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, p := range seeds {
+		if len([]rune(p.piece)) > 1 {
+			got[p.piece] = true
+		}
+	}
+	text := []rune(strings.Join(sentences, "\x00") + "\x00")
+	next := map[string]map[rune]bool{}
+	for i := range text {
+		for j := i + 1; j < len(text); j++ {
+			s := string(text[i:j])
+			if strings.ContainsRune(s, 0) {
+				break
+			}
+			if next[s] == nil {
+				next[s] = map[rune]bool{}
+			}
+			next[s][text[j]] = true
+		}
+	}
+	want := map[string]bool{}
+	for s, nx := range next {
+		if len(nx) >= 2 && len([]rune(s)) > 1 && tr.validPiece([]byte(s)) {
+			want[s] = true
+		}
+	}
+	for s := range want {
+		if !got[s] {
+			t.Errorf("missing seed %q", s)
+		}
+	}
+	for s := range got {
+		if !want[s] {
+			t.Errorf("unexpected seed %q", s)
+		}
+	}
+	if len(want) < 10 {
+		t.Errorf("only %d naive seeds: test corpus too poor", len(want))
+	}
+	var sum float64
+	for _, p := range seeds {
+		sum += math.Exp(p.score)
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("seed probabilities sum to %g", sum)
+	}
+}
+
+// TestTrainValidPiece covers the piece rules.
+func TestTrainValidPiece(t *testing.T) {
+	tr := &trainer{opts: DefaultTrainOptions()}
+	chars := map[rune]int64{}
+	for _, r := range "abcxyzабв東京あアー1234.,-" {
+		chars[r] = 1
+	}
+	tr.script = newTrainScriptTable(chars)
+	tests := []struct {
+		piece       string
+		splitDigits bool
+		want        bool
+	}{
+		{"abc", false, true},
+		{"▁abc", false, true},
+		{"ab▁c", false, false},
+		{"abc▁", false, false},
+		{"▁", false, true},
+		{"abв", false, false},
+		{"東京", false, true},
+		{"東あア", false, true},
+		{"アー", false, true},
+		{"ab1", false, false},
+		{"1234", false, true},
+		{"1234", true, false},
+		{"1", true, true},
+		{"a▅", false, false},
+		{"a b", false, false},
+		{"", false, false},
+		{"abcabcabcabcabcab", false, false},
+		{"abcabcabcabcabca", false, true},
+		{"...", false, true},
+	}
+	for _, tc := range tests {
+		tr.opts.SplitDigits = tc.splitDigits
+		if got := tr.validPiece([]byte(tc.piece)); got != tc.want {
+			t.Errorf("validPiece(%q, split_digits=%v) = %v, want %v", tc.piece, tc.splitDigits, got, tc.want)
+		}
+	}
+}
+
+// TestTrainDigamma checks digamma against known values.
+func TestTrainDigamma(t *testing.T) {
+	tests := []struct{ x, want float64 }{
+		{1, -0.5772156649015329},
+		{0.5, -1.9635100260214235},
+		{2, 0.42278433509846713},
+		{10, 2.251752589066721},
+		{1000, 6.907255195648812},
+	}
+	for _, tc := range tests {
+		if got := trainDigamma(tc.x); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("digamma(%g) = %.15g, want %.15g", tc.x, got, tc.want)
+		}
+	}
+}
+
+// TestTrainMatcher compares the prefix matcher with a brute-force search.
+func TestTrainMatcher(t *testing.T) {
+	pieces := []trainPiece{{piece: "a"}, {piece: "ab"}, {piece: "abc"}, {piece: "abd"}, {piece: "b"}, {piece: "▁a"}, {piece: "▁"}, {piece: "при"}, {piece: "п"}, {piece: "abcdef"}}
+	m := newTrainMatcher(pieces)
+	for _, s := range []string{"abcdefg", "abd", "b", "▁ab", "привет", "x", "abce"} {
+		var got []string
+		m.match(s, func(id int32, n int) {
+			if pieces[id].piece != s[:n] {
+				t.Errorf("%q: id %d (%q) with length %d", s, id, pieces[id].piece, n)
+			}
+			got = append(got, pieces[id].piece)
+		})
+		var want []string
+		for _, p := range pieces {
+			if strings.HasPrefix(s, p.piece) {
+				want = append(want, p.piece)
+			}
+		}
+		sort.Slice(want, func(i, j int) bool { return len(want[i]) < len(want[j]) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: matched %q, want %q", s, got, want)
+		}
+	}
+}
