@@ -191,6 +191,7 @@ type countingReader struct {
 	n *atomic.Int64
 }
 
+// Read reads from the file and counts the bytes.
 func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
@@ -301,7 +302,8 @@ func firstInvalid(line []byte) int {
 }
 
 // Next returns the next document, or io.EOF after the last one. Each call
-// returns fresh slices that the caller may keep.
+// returns fresh slices that the caller may keep. After any other error the
+// Reader should only be closed.
 func (r *Reader) Next() (Document, error) {
 	var doc Document
 	var size int
