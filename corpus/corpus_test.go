@@ -408,3 +408,32 @@ func TestStatsTextBytes(t *testing.T) {
 		t.Errorf("TextBytes %d at the end, want %d", got, len(text)+3)
 	}
 }
+
+func TestReaderBzip2AndCorruptGzip(t *testing.T) {
+	dir := t.TempDir()
+	// bz2.compress(b"hello\nworld\n\nbzip2\n") from Python.
+	bz := []byte("\x42\x5a\x68\x39\x31\x41\x59\x26\x53\x59\xa4\xbb\x69\x5d\x00\x00\x04\x49\x80\x00\x10\x10\x00\x16\x64\xd0\x90\x20\x00\x22\x98\x06\x8d\x08\x06\x80\x19\x16\xc3\x0b\x53\xb9\x1e\x24\x51\xe1\x77\x24\x53\x85\x09\x0a\x4b\xb6\x95\xd0")
+	r, _ := Open([]string{writeFile(t, dir, "a.txt.bz2", bz)}, Options{})
+	docs, err := readAll(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(docs), [][]string{{"hello", "world"}, {"bzip2"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// A gzip stream cut short is an error naming the file, not a silent end.
+	z := gz(t, testLines(2000))
+	p := writeFile(t, dir, "cut.txt.gz", z[:len(z)/2])
+	r, _ = Open([]string{p}, Options{})
+	if _, err := readAll(t, r); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("truncated gzip: err = %v", err)
+	}
+}
+
+func testLines(n int) string {
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "line %d with some words\n", i)
+	}
+	return sb.String()
+}
