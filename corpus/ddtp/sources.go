@@ -20,8 +20,8 @@ type Source struct {
 	Options [][2]string // deb822 name, value; in the order found
 }
 
-// oneLineOptions maps one-line sources.list option names to deb822 field
-// names. Options not listed (lang, target, ...) are dropped: the fetch chooses
+// oneLineOption maps a one-line sources.list option name to its deb822 field
+// name. Options not listed (lang, target, ...) are dropped: the fetch chooses
 // its own languages and targets.
 func oneLineOption(name string) (string, bool) {
 	switch name {
