@@ -8,7 +8,7 @@ import "lethe/nn"
 type closures struct {
 	embed, embLN, embDrop                func(lo, hi int)
 	gather, headDense, headGelu, headLN  func(lo, hi int)
-	decoder                              func(lo, hi int)
+	decoder, ce                          func(lo, hi int)
 	ceBack, decoderParams, decoderInput  func(lo, hi int)
 	headLNParams, headLNInput            func(lo, hi int)
 	headGeluBack                         func(lo, hi int)
@@ -64,6 +64,10 @@ func (m *Model) buildClosures() {
 	}
 	fn.decoder = func(lo, hi int) { // tied decoder: logits = hNorm @ wte^T + lm_head.bias
 		nn.LinearForward(m.logits, m.hNorm, P.WordEmb.Data, P.HeadBias.Data, C, V, lo, hi)
+	}
+
+	fn.ce = func(lo, hi int) { // rows of M; the count goes to the range's first row
+		m.correct[lo] = int32(nn.CrossEntropyForward(m.losses, m.logits, m.targets, V, lo, hi))
 	}
 
 	// Backward: LM head.

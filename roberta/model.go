@@ -61,6 +61,7 @@ type Model struct {
 	hNorm   []float32 // [M, C] LayerNorm output (decoder input)
 	logits  []float32 // [M, V]; holds dlogits after Backward
 	losses  []float32 // [M]
+	correct []int32   // [M] right-prediction count of the CE range starting at each row
 	headCap int       // rows the head buffers hold
 
 	// Gradient scratch (reused by every layer).
@@ -188,6 +189,7 @@ func (m *Model) growHead(rows int) {
 	m.hRstd = make([]float32, rows)
 	m.logits = make([]float32, rows*V)
 	m.losses = make([]float32, rows)
+	m.correct = make([]int32, rows)
 	m.dH = make([]float32, rows*C)
 	m.dH2 = make([]float32, rows*C)
 	m.headCap = rows
@@ -293,12 +295,12 @@ func (m *Model) Forward(ids, labels []int32, B int, train bool, seed uint64) (lo
 	m.pool.For(M*C, fn.headGelu)
 	m.pool.For(M, fn.headLN)
 	m.pool.For(M, fn.decoder)
-	// Cross-entropy rows are few and cheap; run them on the caller so the
-	// correct count needs no per-worker reduction.
-	correct = nn.CrossEntropyForward(m.losses, m.logits, m.targets, m.v, 0, M)
+	clear(m.correct[:M])
+	m.pool.For(M, fn.ce)
 	var sum float64
-	for _, l := range m.losses[:M] {
+	for i, l := range m.losses[:M] {
 		sum += float64(l)
+		correct += int(m.correct[i])
 	}
 	m.forwardDone = true
 	return sum / float64(M), correct, M, nil

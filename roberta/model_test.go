@@ -310,3 +310,40 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrectCount labels every other masked position with the model's own
+// prediction and checks that Forward counts exactly those as correct.
+func TestCorrectCount(t *testing.T) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	const B = 3
+	m := newTinyModel(t, B, pool)
+	V := m.Config.VocabSize
+	ids, labels := testBatch(m.Config, B, m.SeqLen(), []int{0, 3, 7}, 0.5, 8)
+	if _, _, _, err := m.Forward(ids, labels, B, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	logits := m.MaskedLogits()
+	want := 0
+	for j, row := range m.MaskedRows() {
+		best := 0
+		for k := range V {
+			if logits[j*V+k] > logits[j*V+best] {
+				best = k
+			}
+		}
+		if j%2 == 0 {
+			labels[row] = int32(best)
+			want++
+		} else if labels[row] == int32(best) {
+			labels[row] = int32((best + 1) % V)
+		}
+	}
+	_, correct, masked, err := m.Forward(ids, labels, B, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if correct != want || masked != len(m.MaskedRows()) || want < 5 {
+		t.Errorf("correct %d of %d, want %d", correct, masked, want)
+	}
+}

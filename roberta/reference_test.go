@@ -206,6 +206,22 @@ func TestMatchesPyTorchReference(t *testing.T) {
 			if len(refLogits) != len(logits) {
 				t.Fatalf("%d logits, reference %d", len(logits), len(refLogits))
 			}
+			// Accuracy: argmax of the reference logits against the labels.
+			V, refCorrect := cfg.VocabSize, 0
+			for j, row := range m.MaskedRows() {
+				best := 0
+				for k := range V {
+					if refLogits[j*V+k] > refLogits[j*V+best] {
+						best = k
+					}
+				}
+				if int32(best) == labels[row] {
+					refCorrect++
+				}
+			}
+			if correct != refCorrect {
+				t.Errorf("correct %d, reference argmax gives %d", correct, refCorrect)
+			}
 			abs, rel := compare(logits, refLogits)
 			t.Logf("loss %.7f vs %.7f; logits max abs %.2g rel %.2g", loss, refLoss, abs, rel)
 			if rel > 1e-5 {
