@@ -95,18 +95,37 @@ CLONES void lethe_gelu_bwd(float *dinp, const float *x, const float *dout, long 
 	}
 }
 
-// Maximum of x[0:n] (n >= 1).
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int32_t vi8 __attribute__((vector_size(32)));
+
+// VMAX8 sets a to the lane-wise max of a and v (v where v > a), as a
+// compare and a bit select, which GCC maps to vector compare and blend
+// instructions. A macro, not a function, because passing 32-byte vectors by
+// value to a function compiled for the baseline target draws -Wpsabi.
+#define VMAX8(a, v)                                                            \
+	do {                                                                       \
+		vi8 c_ = (v) > (a);                                                    \
+		(a) = (vf8)(((vi8)(v) & c_) | ((vi8)(a) & ~c_));                       \
+	} while (0)
+
+// Maximum of x[0:n] (n >= 1), in GCC vector extensions because the
+// vectoriser will not turn a scalar max into vector code without
+// -ffinite-math-only.
 static inline float row_max(const float *x, long n) {
-	float acc[LANES];
+	const float ninf = -INFINITY;
+	vf8 a0 = {ninf, ninf, ninf, ninf, ninf, ninf, ninf, ninf}, a1 = a0;
 	long j = 0;
-	for (int k = 0; k < LANES; k++)
-		acc[k] = -INFINITY;
-	for (; j + LANES <= n; j += LANES)
-		for (int k = 0; k < LANES; k++)
-			acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
-	float m = -INFINITY;
-	for (int k = 0; k < LANES; k++)
-		m = acc[k] > m ? acc[k] : m;
+	for (; j + 16 <= n; j += 16) {
+		vf8 v0, v1;
+		memcpy(&v0, x + j, sizeof v0);
+		memcpy(&v1, x + j + 8, sizeof v1);
+		VMAX8(a0, v0);
+		VMAX8(a1, v1);
+	}
+	VMAX8(a0, a1);
+	float m = ninf;
+	for (int k = 0; k < 8; k++)
+		m = a0[k] > m ? a0[k] : m;
 	for (; j < n; j++)
 		m = x[j] > m ? x[j] : m;
 	return m;
