@@ -98,6 +98,8 @@ type encoder interface {
 	vocabSize() int
 	// unkID is the id of <unk>, for the unknown-token rate.
 	unkID() int32
+	// maskID is the id of <mask>, recorded in summary.json for the trainer.
+	maskID() int32
 }
 
 // prepareConfig is everything prepareData needs besides the encoder.
@@ -124,6 +126,7 @@ type splitSummary struct {
 type prepareSummary struct {
 	Tokenizer       string       `json:"tokenizer"`
 	VocabSize       int          `json:"vocab_size"`
+	MaskID          int32        `json:"mask_id"` // the id "lethe pretrain" masks with
 	Inputs          []string     `json:"inputs"`
 	InputBytes      int64        `json:"input_bytes"`
 	TextBytes       int64        `json:"text_bytes"` // decompressed
@@ -323,6 +326,7 @@ func prepareData(ctx context.Context, cfg prepareConfig, enc encoder, progressOu
 	elapsed := time.Since(start).Seconds()
 	sum.Tokenizer = cfg.modelPath
 	sum.VocabSize = vocab
+	sum.MaskID = enc.maskID()
 	sum.Inputs = cfg.inputs
 	sum.InputBytes = totalBytes
 	sum.TextBytes = st.TextBytes
@@ -427,6 +431,7 @@ func (e tokenizerEncoder) appendIDs(dst []int32, line string) []int32 {
 }
 func (e tokenizerEncoder) vocabSize() int { return e.m.VocabSize() }
 func (e tokenizerEncoder) unkID() int32   { return e.m.UnkID() }
+func (e tokenizerEncoder) maskID() int32  { return e.m.MaskID() }
 
 // loadEncoder loads the tokenizer model at path and checks that its special
 // ids follow the RoBERTa order the token files and loaders assume (<s>=0,

@@ -37,6 +37,7 @@ func (e wordEncoder) appendIDs(dst []int32, line string) []int32 {
 }
 func (e wordEncoder) vocabSize() int { return e.vocab }
 func (e wordEncoder) unkID() int32   { return 3 }
+func (e wordEncoder) maskID() int32  { return 4 }
 
 // testCorpus returns a corpus of n documents of a few lines each.
 func testCorpus(n int) string {
