@@ -205,7 +205,7 @@ func ReadModelProto(path string) (*ModelProto, error) {
 	}
 	m, err := ParseModelProto(data)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
+		return nil, fmt.Errorf("tokenizer: %s: not a valid SentencePiece model: %w", path, err)
 	}
 	return m, nil
 }
