@@ -155,13 +155,13 @@ func (t *trainer) readFile(ctx context.Context, path string, keep func([]byte) b
 	}
 }
 
-// normalizeAll normalises the raw sentences in parallel, first replacing the
-// special pieces' text by a space (so that it is not learnt as pieces) and
-// dropping NUL bytes. Empty results are dropped.
+// normalizeAll normalises the raw sentences in parallel, first deleting the
+// special pieces' text (so that it is not learnt as pieces; spm_train 0.1.97
+// deletes it too) and NUL bytes. Empty results are dropped.
 func (t *trainer) normalizeAll(raw []string) []string {
 	var olds []string
 	for _, p := range trainMetaPieces(t.opts.ByteFallback) {
-		olds = append(olds, p.Piece, " ")
+		olds = append(olds, p.Piece, "")
 	}
 	olds = append(olds, "\x00", "")
 	escape := strings.NewReplacer(olds...)
