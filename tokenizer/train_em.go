@@ -225,6 +225,22 @@ func trainParallelChunks(threads, n int, fn func(part, lo, hi int)) {
 	wg.Wait()
 }
 
+// trainParallelStrided runs fn(part) for part in [0, threads), each in its
+// own goroutine; fn handles the items part, part+threads, ... so that the
+// work (words sorted by count, hence roughly by length) is balanced and the
+// partition, hence every floating-point sum, is the same from run to run.
+func trainParallelStrided(threads int, fn func(part int)) {
+	var wg sync.WaitGroup
+	for k := 0; k < max(1, threads); k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(k)
+		}()
+	}
+	wg.Wait()
+}
+
 // trainLogAdd returns log(exp(x) + exp(y)).
 func trainLogAdd(x, y float64) float64 {
 	if x < y {
@@ -242,11 +258,11 @@ func trainLogAdd(x, y float64) float64 {
 func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64) ([]float64, float64) {
 	exps := make([][]float64, threads)
 	objs := make([]float64, threads)
-	trainParallelChunks(threads, len(c.words), func(part, lo, hi int) {
+	trainParallelStrided(threads, func(part int) {
 		exp := make([]float64, len(scores))
 		var alpha, beta []float64
 		var obj float64
-		for i := lo; i < hi; i++ {
+		for i := part; i < len(c.words); i += threads {
 			es := c.edges[c.edgeOff[i]:c.edgeOff[i+1]]
 			n := int(c.nchars[i])
 			alpha = trainResetInf(alpha, n+1)
@@ -442,11 +458,11 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 
 	// Viterbi counts of every piece over the words.
 	freqs := make([][]float64, threads)
-	trainParallelChunks(threads, len(c.words), func(part, lo, hi int) {
+	trainParallelStrided(threads, func(part int) {
 		freq := make([]float64, len(pieces))
 		var best []float64
 		var back []int32
-		for i := lo; i < hi; i++ {
+		for i := part; i < len(c.words); i += threads {
 			es := c.edges[c.edgeOff[i]:c.edgeOff[i+1]]
 			n := int(c.nchars[i])
 			if cap(best) < n+1 {
