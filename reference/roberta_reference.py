@@ -22,6 +22,11 @@ tied to roberta.embeddings.word_embeddings.weight and not stored) plus
 `logits` [M, V] (the labelled positions, in row-major (b, t) order), `loss`
 [1] (float32) and `grad.<name>` for every parameter of IN.
 
+Encoder mode: if IN holds `hidden_grad` [B, T, C] (float32) instead of
+`labels`, the loss is sum(hidden * hidden_grad) over the encoder's last hidden
+states (the backward a task head would start), and OUT holds `hidden`
+[B, T, C] instead of `logits`.
+
 safetensors is parsed by hand (json + struct) because the python3-safetensors
 package is not installed on the machines that run the tests.
 """
@@ -82,9 +87,9 @@ def write_safetensors(path, tensors):
             f.write(c)
 
 
-def roberta_mlm(cfg, P, ids, labels):
-    """RobertaForMaskedLM forward in eval mode (no dropout). Returns (logits of
-    labelled positions [M, V], mean loss)."""
+def roberta_encoder(cfg, P, ids):
+    """RobertaModel forward in eval mode (no dropout, no pooler). Returns the
+    last hidden states [B, T, C]."""
     B, T = ids.shape
     C = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
@@ -124,9 +129,18 @@ def roberta_mlm(cfg, P, ids, labels):
         h = F.gelu(lin(x, pre + "intermediate.dense"))
         o = lin(h, pre + "output.dense")
         x = F.layer_norm(o + x, (C,), P[pre + "output.LayerNorm.weight"], P[pre + "output.LayerNorm.bias"], eps)
+    return x
+
+
+def roberta_mlm(cfg, P, ids, labels):
+    """RobertaForMaskedLM forward in eval mode (no dropout). Returns (logits of
+    labelled positions [M, V], mean loss)."""
+    C = cfg["hidden_size"]
+    eps = cfg["layer_norm_eps"]
+    x = roberta_encoder(cfg, P, ids)
 
     # RobertaLMHead over every position, as Hugging Face does.
-    y = F.gelu(lin(x, "lm_head.dense"))
+    y = F.gelu(F.linear(x, P["lm_head.dense.weight"], P["lm_head.dense.bias"]))
     y = F.layer_norm(y, (C,), P["lm_head.layer_norm.weight"], P["lm_head.layer_norm.bias"], eps)
     logits = F.linear(y, P["roberta.embeddings.word_embeddings.weight"]) + P["lm_head.bias"]
     V = logits.shape[-1]
@@ -146,13 +160,22 @@ def main(argv):
         cfg = json.load(f)
     tensors = read_safetensors(argv[2])
     ids = tensors.pop("input_ids").long()
-    labels = tensors.pop("labels").long()
+    labels = tensors.pop("labels").long() if "labels" in tensors else None
+    hidden_grad = tensors.pop("hidden_grad") if "hidden_grad" in tensors else None
     params = {}
     for name, t in tensors.items():
         params[name] = t.to(torch.float32).requires_grad_(True)
-    logits, loss = roberta_mlm(cfg, params, ids, labels)
+    if hidden_grad is None:
+        logits, loss = roberta_mlm(cfg, params, ids, labels)
+        out = {"logits": logits.detach()}
+    else:
+        # Encoder only: loss = sum(hidden * hidden_grad), so that the
+        # gradient of the hidden states is hidden_grad (a task head's view).
+        hidden = roberta_encoder(cfg, params, ids)
+        loss = (hidden * hidden_grad.reshape(hidden.shape)).sum()
+        out = {"hidden": hidden.detach()}
     loss.backward()
-    out = {"logits": logits.detach(), "loss": loss.detach().reshape(1)}
+    out["loss"] = loss.detach().reshape(1)
     for name, p in params.items():
         g = p.grad if p.grad is not None else torch.zeros_like(p)
         out["grad." + name] = g

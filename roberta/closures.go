@@ -100,8 +100,19 @@ func (m *Model) buildClosures() {
 	fn.embLNInput = func(lo, hi int) {
 		nn.LayerNormBackwardInput(m.dRes, m.dC, m.embSum, m.embMean, m.embRstd, P.EmbLN.Data, C, lo, hi)
 	}
+	pad := int32(m.Config.PadTokenID)
 	fn.embedBack = func(lo, hi int) { // columns of C
-		nn.EmbeddingBackward(grad(P.WordEmb), grad(P.PosEmb), grad(P.TypeEmb), m.dRes, m.ids, m.pos, m.n, C, lo, hi)
+		// The token type row takes every row's gradient; the word and
+		// position rows of padding tokens take none (padding_idx, as
+		// nn.Embedding in Hugging Face). Pad rows' gradients are zero in
+		// masked-LM training anyway, but not under an arbitrary task loss.
+		nn.EmbeddingBackward(nil, nil, grad(P.TypeEmb), m.dRes, m.ids, m.pos, m.n, C, lo, hi)
+		for i, id := range m.ids[:m.n] {
+			if id == pad {
+				clear(m.dRes[i*C+lo : i*C+hi])
+			}
+		}
+		nn.EmbeddingBackward(grad(P.WordEmb), grad(P.PosEmb), nil, m.dRes, m.ids, m.pos, m.n, C, lo, hi)
 	}
 
 	fn.layers = make([]layerClosures, len(m.layers))

@@ -31,7 +31,8 @@ type Model struct {
 	b, n, m     int
 	seed        uint64
 	train       bool
-	forwardDone bool
+	forwardDone bool    // a Forward or Encode succeeded and its activations are intact
+	mlmDone     bool    // ... and it was a Forward (the LM head ran)
 	pHidden     float32 // hidden dropout of this step (0 in eval)
 	pAttn       float32 // attention dropout of this step
 	eps         float32
@@ -65,15 +66,14 @@ type Model struct {
 	headCap int       // rows the head buffers hold
 
 	// Gradient scratch (reused by every layer).
-	dA, dB   []float32 // [N, C] gradient of a layer's output / input (ping-pong)
-	dRes     []float32 // [N, C]
-	dC       []float32 // [N, C]
-	dFF      []float32 // [N, F]
-	dQKV     []float32 // [N, 3C]
-	dH       []float32 // [M, C] head scratch
-	dH2      []float32 // [M, C]
-	ceScale  float32
-	lossDone bool
+	dA, dB  []float32 // [N, C] gradient of a layer's output / input (ping-pong)
+	dRes    []float32 // [N, C]
+	dC      []float32 // [N, C]
+	dFF     []float32 // [N, F]
+	dQKV    []float32 // [N, 3C]
+	dH      []float32 // [M, C] head scratch
+	dH2     []float32 // [M, C]
+	ceScale float32
 
 	fn closures
 }
@@ -217,78 +217,22 @@ func (m *Model) layerSeed(l, kind int) uint64 { return m.dropSeed(1 + l*opsPerLa
 // how many of them the model predicts right (argmax) and how many there are.
 // train turns dropout on; seed drives every dropout mask of the step. With
 // no labelled position the loss is 0. The activations stay for Backward.
+//
+// As fairseq does, the LM head runs only on the labelled positions, which
+// are gathered before it; the result equals Hugging Face's
+// RobertaForMaskedLM, which runs the head everywhere and ignores label -100.
 func (m *Model) Forward(ids, labels []int32, B int, train bool, seed uint64) (loss float64, correct, masked int, err error) {
-	m.forwardDone = false
-	if B <= 0 || B > m.maxBatch {
-		return 0, 0, 0, fmt.Errorf("roberta: batch %d outside [1, %d]", B, m.maxBatch)
+	m.forwardDone, m.mlmDone = false, false
+	if err := m.prepare(ids, labels, B, train, seed); err != nil {
+		return 0, 0, 0, err
 	}
-	T, N := m.T, B*m.T
-	if len(ids) != N || len(labels) != N {
-		return 0, 0, 0, fmt.Errorf("roberta: batch of %d x %d needs %d ids and labels, got %d and %d", B, T, N, len(ids), len(labels))
-	}
-	V, pad := int32(m.v), int32(m.Config.PadTokenID)
-	M := 0
-	lowest := float32(-math.MaxFloat32)
-	for b := 0; b < B; b++ {
-		next := pad // RoBERTa: positions count from padding_idx+1 over non-pad tokens
-		for t := 0; t < T; t++ {
-			i := b*T + t
-			id := ids[i]
-			if id < 0 || id >= V {
-				return 0, 0, 0, fmt.Errorf("roberta: token id %d at batch row %d, position %d outside vocabulary [0, %d)", id, b, t, V)
-			}
-			m.ids[i] = id
-			if id == pad {
-				m.pos[i], m.keyBias[i] = pad, lowest
-			} else {
-				next++
-				m.pos[i], m.keyBias[i] = next, 0
-			}
-			if lab := labels[i]; lab != -100 {
-				if lab < 0 || lab >= V {
-					return 0, 0, 0, fmt.Errorf("roberta: label %d at batch row %d, position %d outside vocabulary [0, %d) (use -100 for no label)", lab, b, t, V)
-				}
-				m.rows[M], m.targets[M] = int32(i), lab
-				M++
-			}
-		}
-	}
-	m.b, m.n, m.m, m.seed, m.train = B, N, M, seed, train
-	m.pHidden, m.pAttn = 0, 0
-	if train {
-		m.pHidden = float32(m.Config.HiddenDropoutProb)
-		m.pAttn = float32(m.Config.AttentionProbsDropoutProb)
-	}
-	C, F := m.c, m.f
-	fn := &m.fn
-
-	// Embeddings -> LayerNorm -> dropout.
-	m.pool.For(N, fn.embed)
-	m.pool.For(N, fn.embLN)
-	m.opSeed = m.dropSeed(opEmbDrop)
-	m.pool.For(N*C, fn.embDrop)
-
-	for l := range m.layers {
-		lf := &fn.layers[l]
-		m.pool.For(N, lf.qkv)
-		m.opSeed = m.layerSeed(l, opAttnDrop)
-		m.pool.For(B*m.nh, lf.attn)
-		m.pool.For(N, lf.proj)
-		m.opSeed = m.layerSeed(l, opProjDrop)
-		m.pool.For(N*C, lf.projDropAdd)
-		m.pool.For(N, lf.ln1)
-		m.pool.For(N, lf.inter)
-		m.pool.For(N*F, lf.gelu)
-		m.pool.For(N, lf.ffnOut)
-		m.opSeed = m.layerSeed(l, opFFNDrop)
-		m.pool.For(N*C, lf.ffnDropAdd)
-		m.pool.For(N, lf.ln2)
-	}
-
+	m.encode()
+	M, C := m.m, m.c
+	m.forwardDone, m.mlmDone = true, true
 	if M == 0 {
-		m.forwardDone = true
 		return 0, 0, 0, nil
 	}
+	fn := &m.fn
 	m.growHead(M)
 	m.pool.For(M, fn.gather)
 	m.pool.For(M, fn.headDense)
@@ -302,8 +246,98 @@ func (m *Model) Forward(ids, labels []int32, B int, train bool, seed uint64) (lo
 		sum += float64(l)
 		correct += int(m.correct[i])
 	}
-	m.forwardDone = true
 	return sum / float64(M), correct, M, nil
+}
+
+// Encode runs only the embeddings and the encoder (no LM head) on a batch of
+// B sequences, as Forward does, and returns the final hidden states [B*T, C]
+// (row b*T+t), the input of a task head. The slice is the model's own buffer,
+// valid until the next Forward or Encode. Follow with BackwardHidden to train.
+func (m *Model) Encode(ids []int32, B int, train bool, seed uint64) ([]float32, error) {
+	m.forwardDone, m.mlmDone = false, false
+	if err := m.prepare(ids, nil, B, train, seed); err != nil {
+		return nil, err
+	}
+	m.encode()
+	m.forwardDone = true
+	return m.layers[len(m.layers)-1].out[:m.n*m.c], nil
+}
+
+// prepare checks a batch and derives the per-step inputs: token and
+// position ids, the padding key bias and the labelled rows (labels may be
+// nil: none).
+func (m *Model) prepare(ids, labels []int32, B int, train bool, seed uint64) error {
+	if B <= 0 || B > m.maxBatch {
+		return fmt.Errorf("roberta: batch %d outside [1, %d]", B, m.maxBatch)
+	}
+	T, N := m.T, B*m.T
+	if len(ids) != N || (labels != nil && len(labels) != N) {
+		return fmt.Errorf("roberta: batch of %d x %d needs %d ids and labels, got %d and %d", B, T, N, len(ids), len(labels))
+	}
+	V, pad := int32(m.v), int32(m.Config.PadTokenID)
+	M := 0
+	lowest := float32(-math.MaxFloat32) // Hugging Face adds finfo(float32).min
+	for b := 0; b < B; b++ {
+		next := pad // RoBERTa: positions count from padding_idx+1 over non-pad tokens
+		for t := 0; t < T; t++ {
+			i := b*T + t
+			id := ids[i]
+			if id < 0 || id >= V {
+				return fmt.Errorf("roberta: token id %d at batch row %d, position %d outside vocabulary [0, %d)", id, b, t, V)
+			}
+			m.ids[i] = id
+			if id == pad {
+				m.pos[i], m.keyBias[i] = pad, lowest
+			} else {
+				next++
+				m.pos[i], m.keyBias[i] = next, 0
+			}
+			if labels == nil {
+				continue
+			}
+			if lab := labels[i]; lab != -100 {
+				if lab < 0 || lab >= V {
+					return fmt.Errorf("roberta: label %d at batch row %d, position %d outside vocabulary [0, %d) (use -100 for no label)", lab, b, t, V)
+				}
+				m.rows[M], m.targets[M] = int32(i), lab
+				M++
+			}
+		}
+	}
+	m.b, m.n, m.m, m.seed, m.train = B, N, M, seed, train
+	m.pHidden, m.pAttn = 0, 0
+	if train {
+		m.pHidden = float32(m.Config.HiddenDropoutProb)
+		m.pAttn = float32(m.Config.AttentionProbsDropoutProb)
+	}
+	return nil
+}
+
+// encode runs embeddings -> LayerNorm -> dropout and the post-LN encoder
+// layers on the prepared batch.
+func (m *Model) encode() {
+	N, C, F := m.n, m.c, m.f
+	fn := &m.fn
+	m.pool.For(N, fn.embed)
+	m.pool.For(N, fn.embLN)
+	m.opSeed = m.dropSeed(opEmbDrop)
+	m.pool.For(N*C, fn.embDrop)
+	for l := range m.layers {
+		lf := &fn.layers[l]
+		m.pool.For(N, lf.qkv) // [N, C] -> [N, 3C]
+		m.opSeed = m.layerSeed(l, opAttnDrop)
+		m.pool.For(m.b*m.nh, lf.attn) // -> ctx [N, C]
+		m.pool.For(N, lf.proj)
+		m.opSeed = m.layerSeed(l, opProjDrop)
+		m.pool.For(N*C, lf.projDropAdd) // res1 = x + dropout(ctx Wo^T + bo)
+		m.pool.For(N, lf.ln1)
+		m.pool.For(N, lf.inter) // [N, C] -> [N, F]
+		m.pool.For(N*F, lf.gelu)
+		m.pool.For(N, lf.ffnOut) // [N, F] -> [N, C]
+		m.opSeed = m.layerSeed(l, opFFNDrop)
+		m.pool.For(N*C, lf.ffnDropAdd) // res2 = h1 + dropout(ffn)
+		m.pool.For(N, lf.ln2)
+	}
 }
 
 // MaskedLogits returns the logits of the labelled positions of the last
@@ -331,11 +365,11 @@ func grad(q *nn.Param) []float32 {
 // get gradients if any of query, key, value (weight or bias) requires them.
 // The masked logits are overwritten by their gradient.
 func (m *Model) Backward() error {
-	if !m.forwardDone {
+	if !m.forwardDone || !m.mlmDone {
 		return errors.New("roberta: Backward without a successful Forward")
 	}
-	m.forwardDone = false
-	M, N, C, F := m.m, m.n, m.c, m.f
+	m.forwardDone, m.mlmDone = false, false
+	M, N, C := m.m, m.n, m.c
 	if M == 0 {
 		return nil
 	}
@@ -343,25 +377,10 @@ func (m *Model) Backward() error {
 	fn := &m.fn
 	m.ceScale = 1 / float32(M)
 
-	// Lowest layer whose parameters (or anything below) need a gradient.
-	embNeed := P.WordEmb.RequiresGrad || P.PosEmb.RequiresGrad || P.TypeEmb.RequiresGrad ||
-		P.EmbLN.RequiresGrad || P.EmbLNB.RequiresGrad
-	stop := len(m.layers) // propagate down to layer index stop (exclusive below)
-	if embNeed {
-		stop = -1
-	} else {
-		for l := range P.Layers {
-			if layerNeedsGrad(&P.Layers[l]) {
-				stop = l
-				break
-			}
-		}
-	}
-
 	// LM head.
-	m.pool.For(M, fn.ceBack)
+	m.pool.For(M, fn.ceBack) // dlogits = (softmax - onehot) / M, in place
 	if P.WordEmb.RequiresGrad || P.HeadBias.RequiresGrad {
-		m.pool.For(m.v, fn.decoderParams)
+		m.pool.For(m.v, fn.decoderParams) // tied decoder: into word_embeddings' grad
 	}
 	m.pool.For(M, fn.decoderInput)
 	if P.HeadLN.RequiresGrad || P.HeadLNB.RequiresGrad {
@@ -372,14 +391,61 @@ func (m *Model) Backward() error {
 	if P.HeadDense.RequiresGrad || P.HeadDenseB.RequiresGrad {
 		m.pool.For(C, fn.headDenseParams)
 	}
-	if stop == len(m.layers) {
-		return nil
+	if m.lowestTrainable() == len(m.layers) {
+		return nil // nothing below the head trains
 	}
 	m.pool.For(M, fn.headDenseInput)
 	// dA = gradient of the last layer's output: zero except masked rows.
 	m.pool.For(N*C, fn.zeroDA)
 	m.pool.For(M, fn.scatter)
+	m.backwardEncoder()
+	return nil
+}
 
+// BackwardHidden accumulates into the parameter gradients the gradient of a
+// loss whose derivative with respect to the last Encode's (or Forward's)
+// hidden states is dHidden [B*T, C]: the backward of Encode, for a task
+// head. Frozen parameters are handled as in Backward.
+func (m *Model) BackwardHidden(dHidden []float32) error {
+	if !m.forwardDone {
+		return errors.New("roberta: BackwardHidden without a successful Encode or Forward")
+	}
+	if len(dHidden) != m.n*m.c {
+		return fmt.Errorf("roberta: BackwardHidden got %d values, want B*T*C = %d", len(dHidden), m.n*m.c)
+	}
+	m.forwardDone, m.mlmDone = false, false
+	if m.lowestTrainable() == len(m.layers) {
+		return nil
+	}
+	copy(m.dA, dHidden)
+	m.backwardEncoder()
+	return nil
+}
+
+// lowestTrainable returns -1 if an embedding parameter requires a gradient,
+// else the index of the lowest layer with a parameter that does, else the
+// number of layers.
+func (m *Model) lowestTrainable() int {
+	P := m.Params
+	if P.WordEmb.RequiresGrad || P.PosEmb.RequiresGrad || P.TypeEmb.RequiresGrad ||
+		P.EmbLN.RequiresGrad || P.EmbLNB.RequiresGrad {
+		return -1
+	}
+	for l := range P.Layers {
+		if layerNeedsGrad(&P.Layers[l]) {
+			return l
+		}
+	}
+	return len(P.Layers)
+}
+
+// backwardEncoder propagates dA (the gradient of the last layer's output)
+// down through the layers and the embeddings, as deep as lowestTrainable.
+func (m *Model) backwardEncoder() {
+	N, C, F := m.n, m.c, m.f
+	P := m.Params
+	fn := &m.fn
+	stop := m.lowestTrainable()
 	for l := len(m.layers) - 1; l >= 0 && l >= stop; l-- {
 		lf := &fn.layers[l]
 		L := &P.Layers[l]
@@ -416,12 +482,9 @@ func (m *Model) Backward() error {
 			m.pool.For(3*C, lf.qkvParams)
 		}
 		if l == stop { // nothing below needs a gradient
-			break
+			return
 		}
 		m.pool.For(N, lf.qkvInput) // dA = dQKV @ Wqkv + dRes (residual)
-	}
-	if !embNeed {
-		return nil
 	}
 	// Embeddings: dropout, LayerNorm, lookup.
 	m.opSeed = m.dropSeed(opEmbDrop)
@@ -433,7 +496,6 @@ func (m *Model) Backward() error {
 	if P.WordEmb.RequiresGrad || P.PosEmb.RequiresGrad || P.TypeEmb.RequiresGrad {
 		m.pool.For(C, fn.embedBack)
 	}
-	return nil
 }
 
 func qkvNeedsGrad(L *Layer) bool {

@@ -347,3 +347,89 @@ func TestCorrectCount(t *testing.T) {
 		t.Errorf("correct %d of %d, want %d", correct, masked, want)
 	}
 }
+
+// TestEncodeBackwardHidden checks the task-head path: Encode's hidden states
+// are what Forward feeds the LM head, and BackwardHidden matches float32
+// central differences of L = sum(hidden * R) in train mode.
+func TestEncodeBackwardHidden(t *testing.T) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	const B = 2
+	m := newTinyModel(t, B, pool)
+	C := m.Config.HiddenSize
+	ids, labels := testBatch(m.Config, B, m.SeqLen(), []int{0, 5}, 0.3, 12)
+	if _, _, _, err := m.Forward(ids, labels, B, true, 5); err != nil {
+		t.Fatal(err)
+	}
+	gathered := append([]float32(nil), m.hIn[:len(m.MaskedRows())*C]...)
+	rows := append([]int32(nil), m.MaskedRows()...)
+	h, err := m.Encode(ids, B, true, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, r := range rows {
+		for k := 0; k < C; k++ {
+			if h[int(r)*C+k] != gathered[j*C+k] {
+				t.Fatalf("Encode row %d differs from the LM head's input", r)
+			}
+		}
+	}
+	if err := m.Backward(); err == nil {
+		t.Error("Backward after Encode did not fail")
+	}
+
+	rg := newRNG(13)
+	R := make([]float32, len(h))
+	for i := range R {
+		R[i] = float32(rg.normal())
+	}
+	lossAt := func() float64 {
+		h, err := m.Encode(ids, B, true, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i, v := range h {
+			s += float64(v) * float64(R[i])
+		}
+		return s
+	}
+	lossAt()
+	m.ZeroGrad()
+	if err := m.BackwardHidden(R); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.BackwardHidden(R); err == nil {
+		t.Error("second BackwardHidden without Encode did not fail")
+	}
+	const h32 = 1e-2
+	for _, q := range []*struct {
+		name string
+		i    int
+	}{{"roberta.embeddings.word_embeddings.weight", 5*C + 3}, {"roberta.encoder.layer.0.attention.self.value.weight", 7},
+		{"roberta.encoder.layer.1.intermediate.dense.bias", 2}, {"roberta.embeddings.LayerNorm.weight", 1},
+		{"roberta.encoder.layer.1.output.LayerNorm.bias", 4}} {
+		p, ok := m.Params.Param(q.name)
+		if !ok {
+			t.Fatal(q.name)
+		}
+		g := float64(p.Grad[q.i])
+		old := p.Data[q.i]
+		p.Data[q.i] = old + h32
+		up := lossAt()
+		p.Data[q.i] = old - h32
+		down := lossAt()
+		p.Data[q.i] = old
+		fd := (up - down) / (2 * h32)
+		if math.Abs(fd-g) > 0.03*math.Abs(g)+2e-3 {
+			t.Errorf("%s[%d]: BackwardHidden %.6g, finite difference %.6g", q.name, q.i, g, fd)
+		}
+	}
+	// The pad token's embedding row gets no gradient from the encoder.
+	pad := m.Config.PadTokenID
+	for _, g := range m.Params.WordEmb.Grad[pad*C : (pad+1)*C] {
+		if g != 0 {
+			t.Fatal("pad row of word embeddings got an encoder gradient")
+		}
+	}
+}
