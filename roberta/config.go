@@ -15,25 +15,25 @@ import (
 // those of Hugging Face's RobertaConfig so that a config.json written by
 // Lethe loads in transformers and the other way round.
 type Config struct {
-	VocabSize                 int      `json:"vocab_size"`
-	HiddenSize                int      `json:"hidden_size"`
-	NumHiddenLayers           int      `json:"num_hidden_layers"`
-	NumAttentionHeads         int      `json:"num_attention_heads"`
-	IntermediateSize          int      `json:"intermediate_size"`
-	HiddenAct                 string   `json:"hidden_act"`
-	HiddenDropoutProb         float64  `json:"hidden_dropout_prob"`
-	AttentionProbsDropoutProb float64  `json:"attention_probs_dropout_prob"`
-	MaxPositionEmbeddings     int      `json:"max_position_embeddings"`
-	TypeVocabSize             int      `json:"type_vocab_size"`
-	InitializerRange          float64  `json:"initializer_range"`
-	LayerNormEps              float64  `json:"layer_norm_eps"`
-	PadTokenID                int      `json:"pad_token_id"`
-	BosTokenID                int      `json:"bos_token_id"`
-	EosTokenID                int      `json:"eos_token_id"`
-	PositionEmbeddingType     string   `json:"position_embedding_type"`
-	ModelType                 string   `json:"model_type"`
-	Architectures             []string `json:"architectures"`
-	TieWordEmbeddings         bool     `json:"tie_word_embeddings"`
+	VocabSize                 int      `json:"vocab_size"`                   // V: tokens, including <mask>
+	HiddenSize                int      `json:"hidden_size"`                  // C: model width
+	NumHiddenLayers           int      `json:"num_hidden_layers"`            // encoder layers
+	NumAttentionHeads         int      `json:"num_attention_heads"`          // NH: heads per layer (C/NH per head)
+	IntermediateSize          int      `json:"intermediate_size"`            // F: feed-forward width
+	HiddenAct                 string   `json:"hidden_act"`                   // "gelu" (exact, erf form)
+	HiddenDropoutProb         float64  `json:"hidden_dropout_prob"`          // dropout after embeddings and dense outputs
+	AttentionProbsDropoutProb float64  `json:"attention_probs_dropout_prob"` // dropout on attention probabilities
+	MaxPositionEmbeddings     int      `json:"max_position_embeddings"`      // rows of the position table: max T + pad + 1
+	TypeVocabSize             int      `json:"type_vocab_size"`              // token types: 1 in RoBERTa
+	InitializerRange          float64  `json:"initializer_range"`            // std of the normal weight init
+	LayerNormEps              float64  `json:"layer_norm_eps"`               // LayerNorm epsilon
+	PadTokenID                int      `json:"pad_token_id"`                 // <pad>, also padding_idx of the position table
+	BosTokenID                int      `json:"bos_token_id"`                 // <s>
+	EosTokenID                int      `json:"eos_token_id"`                 // </s>
+	PositionEmbeddingType     string   `json:"position_embedding_type"`      // "absolute" (learned)
+	ModelType                 string   `json:"model_type"`                   // "roberta"
+	Architectures             []string `json:"architectures"`                // ["RobertaForMaskedLM"]
+	TieWordEmbeddings         bool     `json:"tie_word_embeddings"`          // LM decoder = word embeddings (must be true)
 }
 
 // defaults returns a Config with every field that does not describe the

@@ -20,17 +20,19 @@ import (
 //
 // A Model is not safe for concurrent use.
 type Model struct {
+	// Config is the model's configuration. Only the dropout probabilities
+	// may be changed after New (they are read at every Forward).
 	Config Config
+	// Params holds the parameters and their gradients.
 	Params *Params
 
-	pool           *parallel.Pool
-	maxBatch, T    int
-	c, f, v, nh, p int
+	pool        *parallel.Pool
+	maxBatch, T int
+	c, f, v, nh int
 
 	// Current step (set by Forward, read by the closures).
 	b, n, m     int
 	seed        uint64
-	train       bool
 	forwardDone bool    // a Forward or Encode succeeded and its activations are intact
 	mlmDone     bool    // ... and it was a Forward (the LM head ran)
 	pHidden     float32 // hidden dropout of this step (0 in eval)
@@ -66,9 +68,10 @@ type Model struct {
 	headCap int       // rows the head buffers hold
 
 	// Gradient scratch (reused by every layer).
-	dA, dB  []float32 // [N, C] gradient of a layer's output / input (ping-pong)
-	dRes    []float32 // [N, C]
-	dC      []float32 // [N, C]
+	dA      []float32 // [N, C] gradient of a layer's output, then of its input
+	dB      []float32 // [N, C] gradient of the attention output (ctx)
+	dRes    []float32 // [N, C] gradient of a residual sum (res2, res1, embSum)
+	dC      []float32 // [N, C] gradient of a dense output or LayerNorm output
 	dFF     []float32 // [N, F]
 	dQKV    []float32 // [N, 3C]
 	dH      []float32 // [M, C] head scratch
@@ -116,7 +119,7 @@ func New(cfg Config, maxBatch, seqLen int, pool *parallel.Pool) (*Model, error) 
 	N, C, F := maxBatch*seqLen, cfg.HiddenSize, cfg.IntermediateSize
 	m := &Model{
 		Config: cfg, Params: params, pool: pool, maxBatch: maxBatch, T: seqLen,
-		c: C, f: F, v: cfg.VocabSize, nh: cfg.NumAttentionHeads, p: cfg.MaxPositionEmbeddings,
+		c: C, f: F, v: cfg.VocabSize, nh: cfg.NumAttentionHeads,
 		eps:     float32(cfg.LayerNormEps),
 		ids:     make([]int32, N),
 		pos:     make([]int32, N),
@@ -304,7 +307,7 @@ func (m *Model) prepare(ids, labels []int32, B int, train bool, seed uint64) err
 			}
 		}
 	}
-	m.b, m.n, m.m, m.seed, m.train = B, N, M, seed, train
+	m.b, m.n, m.m, m.seed = B, N, M, seed
 	m.pHidden, m.pAttn = 0, 0
 	if train {
 		m.pHidden = float32(m.Config.HiddenDropoutProb)
