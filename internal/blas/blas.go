@@ -1,10 +1,17 @@
 // Package blas is a thin cgo binding to OpenBLAS's row-major GEMM, for float32
 // and float64.
 //
-// Lethe runs OpenBLAS single-threaded (SetThreads(1)) and parallelises by
-// calling Gemm from the goroutines of a parallel.Pool on disjoint row blocks,
-// so OpenBLAS's own busy-waiting threads never compete with the pool for the
-// machine's cores. Gemm is safe for concurrent use on disjoint outputs.
+// Lethe runs OpenBLAS single-threaded and parallelises by calling Gemm from
+// the goroutines of a parallel.Pool on disjoint row blocks, so OpenBLAS's own
+// busy-waiting threads never compete with the pool for the machine's cores.
+// Gemm is safe for concurrent use on disjoint outputs.
+// Loading the package sets OpenBLAS to one thread (SetThreads(1)).
+//
+// OpenBLAS chooses its kernels at load time from the CPU, unless the
+// OPENBLAS_CORETYPE environment variable names a core. The choice matters:
+// on an AVX-512 machine the AVX-512 "Cooperlake"/"SkylakeX" kernels ran
+// single-threaded sgemm about twice as fast as the AVX2 "Haswell" ones.
+// CoreName reports the kernels in use.
 package blas
 
 /*
@@ -21,6 +28,13 @@ import (
 	"fmt"
 	"unsafe"
 )
+
+func init() { SetThreads(1) }
+
+// CoreName reports which of OpenBLAS's kernel sets is in use (for example
+// "Haswell" or "SkylakeX"), as openblas_get_corename does; benchmarks print
+// it because it changes GEMM speed by about 2x.
+func CoreName() string { return C.GoString(C.openblas_get_corename()) }
 
 // SetThreads sets the number of threads OpenBLAS uses inside one call
 // (openblas_set_num_threads). Lethe uses 1 and parallelises outside OpenBLAS.

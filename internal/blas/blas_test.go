@@ -3,6 +3,10 @@ package blas
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,6 +175,59 @@ func TestGemmConcurrent(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestCoreName(t *testing.T) {
+	name := CoreName()
+	t.Logf("OpenBLAS core: %s (OPENBLAS_CORETYPE=%q)", name, os.Getenv("OPENBLAS_CORETYPE"))
+	if name == "" {
+		t.Fatal("empty OpenBLAS core name")
+	}
+	if want := os.Getenv("OPENBLAS_CORETYPE"); want != "" && !strings.EqualFold(want, name) {
+		t.Errorf("OPENBLAS_CORETYPE=%s but core is %s: the user's choice must be kept", want, name)
+	}
+}
+
+// TestCoreWithoutOverride runs this package's GEMM tests in a child
+// process without OPENBLAS_CORETYPE, so that OpenBLAS picks its kernels from
+// the CPU, and checks that they pass there too; it logs the core chosen.
+func TestCoreWithoutOverride(t *testing.T) {
+	if os.Getenv("LETHE_BLAS_CHILD") != "" {
+		t.Skip("in the child")
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^(TestCoreName|TestGemmMatchesNaive|TestGemmConcurrent)$", "-test.v", "-test.count=1")
+	cmd.Env = append(env, "LETHE_BLAS_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child without OPENBLAS_CORETYPE failed: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`OpenBLAS core: (\S+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("child did not report its core:\n%s", out)
+	}
+	t.Logf("without OPENBLAS_CORETYPE the core is %s (CPU has AVX-512: %v)", m[1], hasAVX512())
+}
+
+// hasAVX512 reports whether /proc/cpuinfo lists the AVX-512 subsets that
+// OpenBLAS's SkylakeX kernels need (false where it cannot be read).
+func hasAVX512() bool {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	flags := string(b)
+	for _, f := range []string{"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} {
+		if !strings.Contains(flags, " "+f) {
+			return false
+		}
+	}
+	return true
 }
 
 const bm, bn, bk = 4096, 1024, 256
