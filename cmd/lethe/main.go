@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"lethe/train"
 )
 
 // command is one subcommand of lethe. Each lives in its own file and builds
@@ -96,6 +98,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	env := &runEnv{stdin: stdin, stdout: stdout, stderr: stderr, args: fs.Args()}
 	if err := runFn(ctx, env); err != nil {
 		fmt.Fprintf(stderr, "lethe %s: %v\n", cmd.name, err)
+		if errors.Is(err, train.ErrInterrupted) {
+			return 130 // as a shell reports a process stopped by Ctrl-C
+		}
 		return 1
 	}
 	return 0

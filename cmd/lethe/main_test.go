@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"lethe/dataset"
+)
+
+// TestMain lets a test start this test binary as the lethe program itself
+// (LETHE_RUN_MAIN=1), to send it real signals.
+func TestMain(m *testing.M) {
+	if os.Getenv("LETHE_RUN_MAIN") == "1" {
+		os.Args = append([]string{"lethe"}, os.Args[1:]...)
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("help exited %d", code)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(out.String(), c.name) {
+			t.Errorf("help does not list %q", c.name)
+		}
+		if strings.Contains(c.summary, "not built") {
+			t.Errorf("command %q is still a placeholder", c.name)
+		}
+		var one bytes.Buffer
+		if code := run(context.Background(), append([]string{"help"}, strings.Fields(c.name)...), nil, &one, &errOut); code != 0 {
+			t.Errorf("help %s exited %d", c.name, code)
+		}
+		if !strings.Contains(one.String(), "Flags:") {
+			t.Errorf("help %s shows no flags:\n%s", c.name, one.String())
+		}
+	}
+}
+
+func TestUnknownCommandAndBadFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"frobnicate"}, nil, &out, &errOut); code != 2 {
+		t.Errorf("unknown command exited %d, want 2", code)
+	}
+	if !strings.Contains(errOut.String(), "unknown command") {
+		t.Errorf("stderr %q lacks 'unknown command'", errOut.String())
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"pretrain", "--no-such-flag"}, nil, &out, &errOut); code != 2 {
+		t.Errorf("bad flag exited %d, want 2", code)
+	}
+}
+
+func TestPretrainBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	notTok := filepath.Join(dir, "train.tok")
+	os.WriteFile(notTok, []byte("this is not a token file"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not a token file", []string{"--train", notTok, "--mask-id", "4"}, notTok},
+		{"missing file", []string{"--train", filepath.Join(dir, "nope.tok"), "--mask-id", "4"}, "nope.tok"},
+		{"no mask id", []string{"--train", notTok}, "--mask-id"},
+		{"data and train", []string{"--data", dir, "--train", notTok}, "either --data or --train"},
+		{"bad preset", []string{"--train", notTok, "--mask-id", "4", "--preset", "huge"}, "unknown preset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"pretrain", "--out", filepath.Join(dir, "run")}, tt.args...)
+			if code := run(context.Background(), args, nil, &out, &errOut); code != 1 {
+				t.Errorf("exit %d, want 1; stderr:\n%s", code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("stderr %q does not mention %q", errOut.String(), tt.want)
+			}
+		})
+	}
+}
+
+// writeTinyTokens writes a token file of random skewed documents.
+func writeTinyTokens(t *testing.T, path string, docs int, seed uint64) {
+	t.Helper()
+	w, err := dataset.Create(path, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for range docs {
+		var ids []int32
+		for range 5 + rng.IntN(20) {
+			ids = append(ids, int32(5+rng.IntN(1+rng.IntN(95))))
+		}
+		ids = append(ids, dataset.EOS)
+		if err := w.AppendDocument(ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPretrainCtrlC starts "lethe pretrain" as a real process, sends it
+// SIGINT mid-run, expects exit status 130 with a saved checkpoint, then runs
+// the same command again and expects it to resume there and finish.
+func TestPretrainCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts subprocesses")
+	}
+	dir := t.TempDir()
+	writeTinyTokens(t, filepath.Join(dir, "train.tok"), 400, 1)
+	writeTinyTokens(t, filepath.Join(dir, "valid.tok"), 20, 2)
+	out := filepath.Join(dir, "run")
+	const updates = "3000"
+	args := []string{"pretrain", "--preset", "tiny", "--train", filepath.Join(dir, "train.tok"),
+		"--valid", filepath.Join(dir, "valid.tok"), "--mask-id", "4", "--seq-len", "16", "--batch-size", "4",
+		"--updates", updates, "--warmup", "10", "--lr", "1e-3", "--valid-every", "1000", "--save-every", "1000",
+		"--out", out}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "LETHE_RUN_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until a few updates are logged, then press Ctrl-C.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+		if bytes.Count(b, []byte("\n")) >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no progress after 60 s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code == 0 {
+		t.Skipf("the run finished before the signal arrived (machine too fast for %s updates)", updates)
+	}
+	if code != 130 {
+		t.Fatalf("exit %d (%v), want 130; stderr:\n%s", code, err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "checkpoint saved") {
+		t.Errorf("stderr lacks 'checkpoint saved':\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "checkpoint-last", "model.safetensors")); err != nil {
+		t.Fatalf("no checkpoint after Ctrl-C: %v", err)
+	}
+
+	cmd = exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "LETHE_RUN_MAIN=1")
+	var stdout2, stderr2 bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout2, &stderr2
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resumed run: %v; stderr:\n%s", err, stderr2.String())
+	}
+	if !strings.Contains(stderr2.String(), "resumed at update") {
+		t.Errorf("second run did not resume; stderr:\n%s", stderr2.String())
+	}
+	if !strings.Contains(stdout2.String(), "update "+updates+":") {
+		t.Errorf("second run did not finish at update %s; stdout:\n%s", updates, stdout2.String())
+	}
+}
