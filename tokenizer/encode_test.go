@@ -103,7 +103,7 @@ func TestAppendIDsNoAlloc(t *testing.T) {
 	dst := make([]int32, 0, 256)
 	m.AppendIDs(dst, text) // warm the scratch
 	allocs := testing.AllocsPerRun(100, func() { dst = m.AppendIDs(dst[:0], text) })
-	if allocs > 0 {
+	if allocs > 0 && !raceEnabled {
 		t.Errorf("AppendIDs: %.1f allocations per call", allocs)
 	}
 }
