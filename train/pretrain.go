@@ -323,6 +323,9 @@ func (r *run) resume(res *Result) error {
 	}
 	r.state = st
 	res.Resumed, res.ResumedAtStart, res.Update = true, st.Update, st.Update
+	if r.o.Progress != nil {
+		fmt.Fprintf(r.o.Progress, "pretrain: resuming from %s at update %d\n", resolved, st.Update)
+	}
 	return nil
 }
 

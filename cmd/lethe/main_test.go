@@ -173,7 +173,7 @@ func TestPretrainCtrlC(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("resumed run: %v; stderr:\n%s", err, stderr2.String())
 	}
-	if !strings.Contains(stderr2.String(), "resumed at update") {
+	if !strings.Contains(stderr2.String(), "resuming from") {
 		t.Errorf("second run did not resume; stderr:\n%s", stderr2.String())
 	}
 	if !strings.Contains(stdout2.String(), "update "+updates+":") {

@@ -102,9 +102,6 @@ loss stops training with an error and keeps the last good checkpoint.`,
 				if err != nil {
 					return err
 				}
-				if res.Resumed {
-					fmt.Fprintf(env.stderr, "pretrain: resumed at update %d\n", res.ResumedAtStart)
-				}
 				fmt.Fprintf(env.stdout, "update %d: train loss %.4f, validation loss %.4f (best %.4f), %.0f tokens/s; checkpoint %s\n",
 					res.Update, res.TrainLoss, res.ValidLoss, res.BestValidLoss, res.TokensPerSec, res.CheckpointDir)
 				return nil
