@@ -254,8 +254,9 @@ func trainLogAdd(x, y float64) float64 {
 
 // eStep computes the expected count of every piece over all words (the
 // forward-backward marginals times the word counts), in parallel, and the
-// objective (negative log likelihood per word occurrence).
-func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64) ([]float64, float64) {
+// objective (negative log likelihood per word occurrence). The marginals of
+// <unk> edges go to piece unkTo, or nowhere when it is negative.
+func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64, unkTo int32) ([]float64, float64) {
 	exps := make([][]float64, threads)
 	objs := make([]float64, threads)
 	trainParallelStrided(threads, func(part int) {
@@ -289,6 +290,8 @@ func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64) ([]
 			for _, e := range es {
 				if e.id >= 0 {
 					exp[e.id] += f * math.Exp(alpha[e.start]+scores[e.id]+beta[e.end]-z)
+				} else if unkTo >= 0 {
+					exp[unkTo] += f * math.Exp(alpha[e.start]+unkScore+beta[e.end]-z)
 				}
 			}
 			obj -= f * z
@@ -387,6 +390,16 @@ func trainDigamma(x float64) float64 {
 	return r + math.Log(x) + inv2/24 - 7*inv4/960 + 31*inv4*inv2/8064 - 127*inv4*inv4/30720
 }
 
+// unkTarget returns the piece that <unk> lattice edges count as: piece 0
+// with SpmCompat (SentencePiece's trainer model leaves its unknown id at 0),
+// else none.
+func (t *trainer) unkTarget() int32 {
+	if t.opts.SpmCompat {
+		return 0
+	}
+	return -1
+}
+
 // trainMinScore returns the lowest score of pieces.
 func trainMinScore(pieces []trainPiece) float64 {
 	m := math.Inf(1)
@@ -407,6 +420,7 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 		scores[i] = p.score
 	}
 	unkScore := trainMinScore(pieces) - trainUnkPenalty
+	unkTo := t.unkTarget()
 
 	// Alternatives: the best segmentation of each piece without itself.
 	alwaysKeep := make([]bool, len(pieces))
@@ -445,8 +459,11 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 			for k, ei := range path {
 				ids[k] = es[ei].id
 				if ids[k] < 0 {
-					ids = nil // an <unk> alternative: keep the piece
-					break
+					if unkTo < 0 {
+						ids = nil // an <unk> alternative: keep the piece
+						break
+					}
+					ids[k] = unkTo
 				}
 			}
 			alternatives[i] = ids
@@ -475,6 +492,8 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 			for _, k := range path {
 				if id := es[k].id; id >= 0 {
 					freq[id] += c.freq[i]
+				} else if unkTo >= 0 {
+					freq[unkTo] += c.freq[i]
 				}
 			}
 		}
@@ -506,7 +525,15 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 		default:
 			f := freq[i] / c.total
 			logProbSP := math.Log(freq[i]) - logSum
-			logSumAlt := math.Log(sum + freq[i]*float64(len(alternatives[i])-1))
+			// After the removal, freq[i] moves to each alternative:
+			// the total grows by freq[i] x (alternatives - 1).
+			// spm_train 0.1.97 counts the whole vocabulary there (fixed
+			// in SentencePiece 0.1.99).
+			nAlt := len(alternatives[i])
+			if t.opts.SpmCompat {
+				nAlt = len(pieces)
+			}
+			logSumAlt := math.Log(sum + freq[i]*float64(nAlt-1))
 			var logProbAlt float64
 			for _, a := range alternatives[i] {
 				logProbAlt += math.Log(freq[a]+freq[i]) - logSumAlt
@@ -571,7 +598,7 @@ func (t *trainer) runEM(ctx context.Context, seeds []trainPiece) ([]trainPiece, 
 			for i, p := range pieces {
 				scores[i] = p.score
 			}
-			expected, obj := c.eStep(threads, scores, trainMinScore(pieces)-trainUnkPenalty)
+			expected, obj := c.eStep(threads, scores, trainMinScore(pieces)-trainUnkPenalty, t.unkTarget())
 			var newID []int32
 			pieces, newID = mStep(pieces, expected)
 			c.remap(newID)

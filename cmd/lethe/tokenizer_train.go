@@ -51,6 +51,7 @@ Example:
 			fs.IntVar(&o.MaxSentenceLength, "max_sentence_length", o.MaxSentenceLength, "longest input line in bytes; longer lines are skipped")
 			fs.BoolVar(&o.SplitDigits, "split_digits", o.SplitDigits, "make every digit a piece of its own")
 			fs.BoolVar(&o.SkipInvalidUTF8, "skip_invalid_utf8", false, "skip and count lines that are not valid UTF-8 instead of failing")
+			fs.BoolVar(&o.SpmCompat, "spm_compat", o.SpmCompat, "reproduce spm_train 0.1.97 exactly, quirks included (<unk> nodes counted as piece 0, pruning loss fixed in SentencePiece 0.1.99); false: the corrected rules")
 			fs.Uint64Var(&o.RandomSeed, "random_seed", 0, "seed of the sentence sampling")
 			fs.BoolVar(&quiet, "quiet", false, "no progress lines")
 			return func(ctx context.Context, env *runEnv) error {

@@ -36,7 +36,7 @@ func TestTokenizerTrainCommand(t *testing.T) {
 		{"spm flag names", []string{"--input", corpus + "," + corpus, "--model_prefix", filepath.Join(dir, "spm"), "--vocab_size", "800",
 			"--character_coverage=1.0", "--input_sentence_size=500", "--shuffle_input_sentence=false", "--byte_fallback",
 			"--normalization_rule_name=nfkc", "--max_sentencepiece_length=8", "--seed_sentencepiece_size=5000",
-			"--shrinking_factor=0.8", "--num_sub_iterations=3", "--max_sentence_length=3000", "--split_digits", "--quiet"},
+			"--shrinking_factor=0.8", "--num_sub_iterations=3", "--max_sentence_length=3000", "--split_digits", "--spm_compat=false", "--quiet"},
 			0, []string{"wrote"}, true},
 		{"invalid utf-8", []string{"--input=" + bad, "--model_prefix=" + filepath.Join(dir, "bad")},
 			1, []string{bad, "byte 12", "invalid UTF-8"}, false},
