@@ -1,6 +1,11 @@
 // Package parallel provides a fixed pool of goroutines that runs a range-split
 // loop, For, without allocating, so that the training step's few hundred
 // parallel loops add neither garbage nor goroutine start-up cost.
+//
+// Idle workers spin briefly and then sleep on a futex (Linux; elsewhere they
+// poll with short sleeps). The futex, unlike a channel, never needs a runtime
+// waiter record, so For stays allocation-free even when workers sleep under
+// CPU contention.
 package parallel
 
 import (
@@ -9,9 +14,9 @@ import (
 )
 
 // spinIters is how many times an idle worker (or the waiting caller) polls
-// before blocking on a channel. Short spins cut the wake-up latency of
-// back-to-back For calls from a scheduler round trip to a cache-line
-// transfer, while staying short enough not to steal a shared core for long.
+// before sleeping. Short spins cut the wake-up latency of back-to-back For
+// calls from a system call round trip to a cache-line transfer, while staying
+// short enough (tens of microseconds) not to steal a shared core for long.
 const spinIters = 2000
 
 // Pool runs For loops on a fixed set of workers. The goroutine that calls
@@ -20,24 +25,21 @@ const spinIters = 2000
 type Pool struct {
 	workers int
 	slots   []slot
-	pending atomic.Int32
-	doneCh  chan struct{}
-	waiting atomic.Int32 // 1 while the caller is blocked on doneCh
+	pending atomic.Uint32 // helpers still running the current For; a futex word
+	waiting atomic.Uint32 // 1 while the caller sleeps on pending
+	closed  atomic.Bool
 }
 
-// slot is the mailbox of one helper goroutine. It is padded to its own cache
-// lines so that workers polling their slots do not share a line.
+// slot is the mailbox of one helper goroutine, padded to its own cache lines
+// so that workers polling their slots do not share a line.
 type slot struct {
+	_      [64]byte
 	fn     func(lo, hi int)
 	lo, hi int
-	seq    atomic.Uint64 // bumped by For to publish a task; -1 (max) closes
-	parked atomic.Int32  // 1 while the helper is blocked on wake
-	wake   chan struct{}
+	seq    atomic.Uint32 // bumped by For to publish a task; a futex word
+	parked atomic.Uint32 // 1 while the helper sleeps on seq
 	_      [64]byte
 }
-
-// closeSeq is the sequence value that tells a helper to exit.
-const closeSeq = ^uint64(0)
 
 // New returns a pool of workers workers (at least 1); the caller of For
 // counts as one of them.
@@ -45,9 +47,8 @@ func New(workers int) *Pool {
 	if workers < 1 {
 		workers = 1
 	}
-	p := &Pool{workers: workers, slots: make([]slot, workers-1), doneCh: make(chan struct{}, 1)}
+	p := &Pool{workers: workers, slots: make([]slot, workers-1)}
 	for i := range p.slots {
-		p.slots[i].wake = make(chan struct{}, 1)
 		go p.helper(&p.slots[i])
 	}
 	return p
@@ -69,13 +70,13 @@ func (p *Pool) For(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	p.pending.Store(int32(chunks - 1))
+	p.pending.Store(uint32(chunks - 1))
 	for c := 1; c < chunks; c++ {
 		s := &p.slots[c-1]
 		s.fn, s.lo, s.hi = fn, c*n/chunks, (c+1)*n/chunks
 		s.seq.Add(1)
-		if s.parked.Load() == 1 && s.parked.CompareAndSwap(1, 0) {
-			s.wake <- struct{}{}
+		if s.parked.Load() == 1 {
+			futexWake(&s.seq)
 		}
 	}
 	fn(0, n/chunks)
@@ -92,42 +93,37 @@ func (p *Pool) wait() {
 			runtime.Gosched()
 		}
 	}
-	p.waiting.Store(1)
-	if p.pending.Load() == 0 {
-		if !p.waiting.CompareAndSwap(1, 0) {
-			<-p.doneCh // the last helper saw waiting=1 and is sending
+	for {
+		p.waiting.Store(1)
+		v := p.pending.Load()
+		if v == 0 {
+			p.waiting.Store(0)
+			return
 		}
-		return
-	}
-	<-p.doneCh
-}
-
-// finish records that one helper's chunk is done, waking the caller if it
-// is blocked and this was the last chunk.
-func (p *Pool) finish() {
-	if p.pending.Add(-1) == 0 && p.waiting.Load() == 1 && p.waiting.CompareAndSwap(1, 0) {
-		p.doneCh <- struct{}{}
+		futexWait(&p.pending, v)
 	}
 }
 
 // helper is the loop of one pool goroutine: wait for a task in s, run it,
 // report completion, until Close.
 func (p *Pool) helper(s *slot) {
-	var seen uint64
+	var seen uint32
 	for {
-		seq := p.await(s, seen)
-		if seq == closeSeq {
+		seen = p.await(s, seen)
+		if p.closed.Load() {
 			return
 		}
-		seen = seq
 		s.fn(s.lo, s.hi)
 		s.fn = nil
-		p.finish()
+		if p.pending.Add(^uint32(0)) == 0 && p.waiting.Load() == 1 {
+			futexWake(&p.pending)
+		}
 	}
 }
 
-// await spins briefly, then blocks, until s.seq differs from seen.
-func (p *Pool) await(s *slot, seen uint64) uint64 {
+// await spins briefly, then sleeps, until s.seq differs from seen, and
+// returns the new value.
+func (p *Pool) await(s *slot, seen uint32) uint32 {
 	for i := 0; i < spinIters; i++ {
 		if q := s.seq.Load(); q != seen {
 			return q
@@ -139,25 +135,19 @@ func (p *Pool) await(s *slot, seen uint64) uint64 {
 	for {
 		s.parked.Store(1)
 		if q := s.seq.Load(); q != seen {
-			if !s.parked.CompareAndSwap(1, 0) {
-				<-s.wake // For already claimed the wake-up; consume it
-			}
+			s.parked.Store(0)
 			return q
 		}
-		<-s.wake
-		if q := s.seq.Load(); q != seen {
-			return q
-		}
+		futexWait(&s.seq, seen) // returns at once if seq is no longer seen
 	}
 }
 
 // Close stops the pool's goroutines. The pool must not be used afterwards.
 func (p *Pool) Close() {
+	p.closed.Store(true)
 	for i := range p.slots {
 		s := &p.slots[i]
-		s.seq.Store(closeSeq)
-		if s.parked.CompareAndSwap(1, 0) {
-			s.wake <- struct{}{}
-		}
+		s.seq.Add(1)
+		futexWake(&s.seq)
 	}
 }

@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,6 +80,38 @@ func TestForNoAlloc(t *testing.T) {
 	}
 }
 
+// TestForNoAllocParked checks that For stays allocation-free when the
+// helper has gone to sleep and the caller has to sleep too (a slow chunk),
+// the case where a channel-based pool may allocate runtime waiter records
+// (sudogs) once the garbage collector has emptied their cache.
+func TestForNoAllocParked(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	var sink [2][16]float64
+	fn := func(lo, hi int) {
+		x := 1.0
+		n := 1000
+		if lo > 0 {
+			n = 200000 // the helper's chunk is slow: the caller sleeps
+		}
+		for i := 0; i < n; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+		sink[lo][0] += x
+	}
+	allocs := testing.AllocsPerRun(30, func() {
+		runtime.GC()                       // empties the runtime's cache of waiter records
+		time.Sleep(300 * time.Microsecond) // the helper parks
+		p.For(2, fn)
+	})
+	if allocs != 0 {
+		t.Fatalf("For allocated %v times per call after parking, want 0", allocs)
+	}
+	if sink[0][0] == 0 || sink[1][0] == 0 {
+		t.Fatal("chunks did not run")
+	}
+}
+
 // TestForAfterIdle checks that helpers that have parked (blocked on their
 // channel) are woken correctly.
 func TestForAfterIdle(t *testing.T) {
@@ -114,6 +147,28 @@ func BenchmarkForLatencyParked(b *testing.B) {
 	defer p.Close()
 	var x [2][64]int64
 	fn := func(lo, hi int) { x[lo][0]++ }
+	for b.Loop() {
+		b.StopTimer()
+		time.Sleep(2 * time.Millisecond)
+		b.StartTimer()
+		p.For(2, fn)
+	}
+}
+
+// BenchmarkForParkedWork is a parked pool given two chunks of about 50
+// microseconds of work each: the wall time minus 50 microseconds is the cost
+// of waking the sleeping helper.
+func BenchmarkForParkedWork(b *testing.B) {
+	p := New(2)
+	defer p.Close()
+	var sink [2][16]float64
+	fn := func(lo, hi int) {
+		x := 1.0
+		for i := 0; i < 20000; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+		sink[lo][0] += x
+	}
 	for b.Loop() {
 		b.StopTimer()
 		time.Sleep(2 * time.Millisecond)
