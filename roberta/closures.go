@@ -7,13 +7,12 @@ import "lethe/nn"
 // sizes and seeds from the Model when it runs.
 type closures struct {
 	embed, embLN, embDrop                func(lo, hi int)
-	gather, headDense, headGelu, headLN  func(lo, hi int)
+	headDense, headGelu, headLN          func(lo, hi int)
 	decoder, ce                          func(lo, hi int)
 	ceBack, decoderParams, decoderInput  func(lo, hi int)
 	headLNParams, headLNInput            func(lo, hi int)
 	headGeluBack                         func(lo, hi int)
 	headDenseParams, headDenseInput      func(lo, hi int)
-	zeroDA, scatter                      func(lo, hi int)
 	embDropBack, embLNParams, embLNInput func(lo, hi int)
 	embedBack                            func(lo, hi int)
 	layers                               []layerClosures
@@ -29,6 +28,8 @@ type layerClosures struct {
 	ln1Params, ln1Input, projDropBack    func(lo, hi int)
 	projParams, projInput, attnBack      func(lo, hi int)
 	qkvParams, qkvInput                  func(lo, hi int)
+	gatherCtx, gatherIn                  func(lo, hi int) // compact last layer (Forward)
+	zeroFull, scatterCtx, scatterRes     func(lo, hi int) // its backward
 }
 
 // buildClosures creates every kernel loop of Forward and Backward. Ranges:
@@ -38,7 +39,9 @@ func (m *Model) buildClosures() {
 	P := m.Params
 	C, F, V, T := m.c, m.f, m.v, m.T
 	fn := &m.fn
-	last := func() []float32 { return m.layers[len(m.layers)-1].out }
+	// The LM head's input: the last layer's output, which Forward computes
+	// for the masked rows only, compacted to rows [0, M).
+	hIn := m.layers[len(m.layers)-1].out
 
 	// Forward: embeddings.
 	fn.embed = func(lo, hi int) { // rows of N
@@ -54,9 +57,8 @@ func (m *Model) buildClosures() {
 	}
 
 	// Forward: LM head over the M masked rows.
-	fn.gather = func(lo, hi int) { nn.GatherRows(m.hIn, last(), m.rows, C, lo, hi) }
 	fn.headDense = func(lo, hi int) {
-		nn.LinearForward(m.hDense, m.hIn, P.HeadDense.Data, P.HeadDenseB.Data, C, C, lo, hi)
+		nn.LinearForward(m.hDense, hIn, P.HeadDense.Data, P.HeadDenseB.Data, C, C, lo, hi)
 	}
 	fn.headGelu = func(lo, hi int) { nn.GeluForward(m.hAct, m.hDense, lo, hi) }
 	fn.headLN = func(lo, hi int) {
@@ -86,11 +88,11 @@ func (m *Model) buildClosures() {
 	}
 	fn.headGeluBack = func(lo, hi int) { nn.GeluBackward(m.dH2, m.hDense, m.dH2, lo, hi) }
 	fn.headDenseParams = func(lo, hi int) {
-		nn.LinearBackwardParams(grad(P.HeadDense), grad(P.HeadDenseB), m.dH2, m.hIn, m.m, C, C, lo, hi)
+		nn.LinearBackwardParams(grad(P.HeadDense), grad(P.HeadDenseB), m.dH2, hIn, m.m, C, C, lo, hi)
 	}
-	fn.headDenseInput = func(lo, hi int) { nn.LinearBackwardInput(m.dH, m.dH2, P.HeadDense.Data, C, C, lo, hi) }
-	fn.zeroDA = func(lo, hi int) { clear(m.dA[lo:hi]) }
-	fn.scatter = func(lo, hi int) { nn.ScatterRows(m.dA, m.dH, m.rows, C, lo, hi) }
+	fn.headDenseInput = func(lo, hi int) { // into dA: the compact last layer's output gradient
+		nn.LinearBackwardInput(m.dA, m.dH2, P.HeadDense.Data, C, C, lo, hi)
+	}
 
 	// Backward: embeddings.
 	fn.embDropBack = func(lo, hi int) { nn.DropoutBackward(m.dC, m.dA, m.pHidden, m.opSeed, lo, hi) }
@@ -136,12 +138,14 @@ func (m *Model) buildClosures() {
 		lf.attn = func(lo, hi int) { // (batch, head) pairs
 			nn.AttentionForward(a.ctx, a.probs, a.qkv, m.keyBias, m.b, T, C, m.nh, m.pAttn, m.opSeed, lo, hi)
 		}
-		lf.proj = func(lo, hi int) { nn.LinearForward(a.res1, a.ctx, L.AttnOut.Data, L.AttnOutBias.Data, C, C, lo, hi) }
+		lf.gatherCtx = func(lo, hi int) { nn.GatherRows(m.cCtx, a.ctx, m.rows, C, lo, hi) }
+		lf.gatherIn = func(lo, hi int) { nn.GatherRows(m.cIn, in, m.rows, C, lo, hi) }
+		lf.proj = func(lo, hi int) { nn.LinearForward(a.res1, a.ctxIn, L.AttnOut.Data, L.AttnOutBias.Data, C, C, lo, hi) }
 		lf.projDropAdd = func(lo, hi int) { // res1 = in + dropout(dense)
 			if m.pHidden > 0 {
 				nn.DropoutForward(a.res1, a.res1, m.pHidden, m.opSeed, lo, hi)
 			}
-			nn.AddForward(a.res1, a.res1, in, lo, hi)
+			nn.AddForward(a.res1, a.res1, a.resIn, lo, hi)
 		}
 		lf.ln1 = func(lo, hi int) {
 			nn.LayerNormForward(a.h1, a.mean1, a.rstd1, a.res1, L.AttnLN.Data, L.AttnLNB.Data, C, m.eps, lo, hi)
@@ -161,37 +165,39 @@ func (m *Model) buildClosures() {
 
 		// Backward. dA holds d(out) on entry and d(in) on exit.
 		lf.ln2Params = func(lo, hi int) {
-			nn.LayerNormBackwardParams(grad(L.OutLN), grad(L.OutLNB), m.dA, a.res2, a.mean2, a.rstd2, m.n, C, lo, hi)
+			nn.LayerNormBackwardParams(grad(L.OutLN), grad(L.OutLNB), m.dA, a.res2, a.mean2, a.rstd2, a.rows, C, lo, hi)
 		}
 		lf.ln2Input = func(lo, hi int) {
 			nn.LayerNormBackwardInput(m.dRes, m.dA, a.res2, a.mean2, a.rstd2, L.OutLN.Data, C, lo, hi)
 		}
 		lf.ffnDropBack = func(lo, hi int) { nn.DropoutBackward(m.dC, m.dRes, m.pHidden, m.opSeed, lo, hi) }
 		lf.ffnOutParams = func(lo, hi int) {
-			nn.LinearBackwardParams(grad(L.Out), grad(L.OutBias), m.dC, a.act, m.n, F, C, lo, hi)
+			nn.LinearBackwardParams(grad(L.Out), grad(L.OutBias), m.dC, a.act, a.rows, F, C, lo, hi)
 		}
 		lf.ffnOutInput = func(lo, hi int) { nn.LinearBackwardInput(m.dFF, m.dC, L.Out.Data, F, C, lo, hi) }
 		lf.geluBack = func(lo, hi int) { nn.GeluBackward(m.dFF, a.pre, m.dFF, lo, hi) }
 		lf.interParams = func(lo, hi int) {
-			nn.LinearBackwardParams(grad(L.Inter), grad(L.InterBias), m.dFF, a.h1, m.n, C, F, lo, hi)
+			nn.LinearBackwardParams(grad(L.Inter), grad(L.InterBias), m.dFF, a.h1, a.rows, C, F, lo, hi)
 		}
 		lf.interInput = func(lo, hi int) { // dC = dFF @ Winter + dRes
 			nn.LinearBackwardInput(m.dC, m.dFF, L.Inter.Data, C, F, lo, hi)
 			nn.Accumulate(m.dC, m.dRes, lo*C, hi*C)
 		}
 		lf.ln1Params = func(lo, hi int) {
-			nn.LayerNormBackwardParams(grad(L.AttnLN), grad(L.AttnLNB), m.dC, a.res1, a.mean1, a.rstd1, m.n, C, lo, hi)
+			nn.LayerNormBackwardParams(grad(L.AttnLN), grad(L.AttnLNB), m.dC, a.res1, a.mean1, a.rstd1, a.rows, C, lo, hi)
 		}
 		lf.ln1Input = func(lo, hi int) {
 			nn.LayerNormBackwardInput(m.dRes, m.dC, a.res1, a.mean1, a.rstd1, L.AttnLN.Data, C, lo, hi)
 		}
 		lf.projDropBack = func(lo, hi int) { nn.DropoutBackward(m.dC, m.dRes, m.pHidden, m.opSeed, lo, hi) }
 		lf.projParams = func(lo, hi int) {
-			nn.LinearBackwardParams(grad(L.AttnOut), grad(L.AttnOutBias), m.dC, a.ctx, m.n, C, C, lo, hi)
+			nn.LinearBackwardParams(grad(L.AttnOut), grad(L.AttnOutBias), m.dC, a.ctxIn, a.rows, C, C, lo, hi)
 		}
 		lf.projInput = func(lo, hi int) { nn.LinearBackwardInput(m.dB, m.dC, L.AttnOut.Data, C, C, lo, hi) }
-		lf.attnBack = func(lo, hi int) {
-			nn.AttentionBackward(m.dQKV, m.dB, a.qkv, a.probs, m.b, T, C, m.nh, m.pAttn, m.opSeed, lo, hi)
+		lf.zeroFull = func(lo, hi int) { clear(m.dFull[lo:hi]) }
+		lf.scatterCtx = func(lo, hi int) { nn.ScatterRows(m.dFull, m.dB, m.rows, C, lo, hi) }
+		lf.attnBack = func(lo, hi int) { // from a.dctx: dB, or dFull in the compact layer
+			nn.AttentionBackward(m.dQKV, a.dctx, a.qkv, a.probs, m.b, T, C, m.nh, m.pAttn, m.opSeed, lo, hi)
 		}
 		lf.qkvParams = func(lo, hi int) { // fused [3C, C] weight rows
 			dw, db := qkvGrad()
@@ -199,7 +205,10 @@ func (m *Model) buildClosures() {
 		}
 		lf.qkvInput = func(lo, hi int) { // dA = dQKV @ Wqkv + dRes
 			nn.LinearBackwardInput(m.dA, m.dQKV, L.QKVWeight, C, 3*C, lo, hi)
-			nn.Accumulate(m.dA, m.dRes, lo*C, hi*C)
+			if !a.compact { // else scatterRes adds the masked rows of dRes
+				nn.Accumulate(m.dA, m.dRes, lo*C, hi*C)
+			}
 		}
+		lf.scatterRes = func(lo, hi int) { nn.ScatterRows(m.dA, m.dRes, m.rows, C, lo, hi) }
 	}
 }

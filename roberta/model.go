@@ -55,8 +55,12 @@ type Model struct {
 
 	layers []layerActs
 
-	// LM head over the masked rows (grown on demand to M rows).
-	hIn     []float32 // [M, C] gathered final hidden states
+	// Forward's compact last layer: its inputs at the masked rows.
+	cCtx []float32 // [M, C] (allocated [N, C]) gathered attention output
+	cIn  []float32 // [M, C] (allocated [N, C]) gathered layer input
+
+	// LM head over the masked rows (grown on demand to M rows); its input is
+	// the compact last layer's output.
 	hDense  []float32 // [M, C] dense output (GELU input)
 	hAct    []float32 // [M, C] GELU output (LayerNorm input)
 	hMean   []float32 // [M]
@@ -74,6 +78,7 @@ type Model struct {
 	dC      []float32 // [N, C] gradient of a dense output or LayerNorm output
 	dFF     []float32 // [N, F]
 	dQKV    []float32 // [N, 3C]
+	dFull   []float32 // [N, C] the compact layer's ctx gradient, scattered to all rows
 	dH      []float32 // [M, C] head scratch
 	dH2     []float32 // [M, C]
 	ceScale float32
@@ -94,6 +99,16 @@ type layerActs struct {
 	res2         []float32 // [N, C] h1 + dropout(output dense)
 	out          []float32 // [N, C] LayerNorm(res2), the layer's output
 	mean2, rstd2 []float32 // [N]
+
+	// Rows of the post-attention part of the layer this step: N, or M in
+	// Forward's last layer (compact), where only the masked rows can reach
+	// the loss, so the attention output, the residual input and everything
+	// after are gathered to rows [0, M) first.
+	rows    int
+	compact bool
+	ctxIn   []float32 // input of the attention output dense: ctx or Model.cCtx
+	resIn   []float32 // residual input: the layer's input or Model.cIn
+	dctx    []float32 // gradient of ctx for the attention backward: Model.dB or Model.dFull
 }
 
 // New builds a model for cfg with zeroed parameters (call Init) and buffers
@@ -136,6 +151,9 @@ func New(cfg Config, maxBatch, seqLen int, pool *parallel.Pool) (*Model, error) 
 		dC:      make([]float32, N*C),
 		dFF:     make([]float32, N*F),
 		dQKV:    make([]float32, N*3*C),
+		dFull:   make([]float32, N*C),
+		cCtx:    make([]float32, N*C),
+		cIn:     make([]float32, N*C),
 	}
 	m.layers = make([]layerActs, cfg.NumHiddenLayers)
 	for i := range m.layers {
@@ -184,7 +202,6 @@ func (m *Model) growHead(rows int) {
 	rows = max(rows, m.headCap*5/4)
 	rows = min(rows, m.maxBatch*m.T)
 	C, V := m.c, m.v
-	m.hIn = make([]float32, rows*C)
 	m.hDense = make([]float32, rows*C)
 	m.hAct = make([]float32, rows*C)
 	m.hNorm = make([]float32, rows*C)
@@ -229,15 +246,14 @@ func (m *Model) Forward(ids, labels []int32, B int, train bool, seed uint64) (lo
 	if err := m.prepare(ids, labels, B, train, seed); err != nil {
 		return 0, 0, 0, err
 	}
-	m.encode()
 	M, C := m.m, m.c
+	m.growHead(M)
+	m.encode(true)
 	m.forwardDone, m.mlmDone = true, true
 	if M == 0 {
 		return 0, 0, 0, nil
 	}
 	fn := &m.fn
-	m.growHead(M)
-	m.pool.For(M, fn.gather)
 	m.pool.For(M, fn.headDense)
 	m.pool.For(M*C, fn.headGelu)
 	m.pool.For(M, fn.headLN)
@@ -261,7 +277,7 @@ func (m *Model) Encode(ids []int32, B int, train bool, seed uint64) ([]float32, 
 	if err := m.prepare(ids, nil, B, train, seed); err != nil {
 		return nil, err
 	}
-	m.encode()
+	m.encode(false)
 	m.forwardDone = true
 	return m.layers[len(m.layers)-1].out[:m.n*m.c], nil
 }
@@ -317,29 +333,41 @@ func (m *Model) prepare(ids, labels []int32, B int, train bool, seed uint64) err
 }
 
 // encode runs embeddings -> LayerNorm -> dropout and the post-LN encoder
-// layers on the prepared batch.
-func (m *Model) encode() {
+// layers on the prepared batch. With compact, the last layer runs its
+// attention over all rows but everything after it over the M masked rows
+// only (gathered to rows [0, M)): the other rows cannot reach the MLM loss.
+func (m *Model) encode(compact bool) {
 	N, C, F := m.n, m.c, m.f
 	fn := &m.fn
 	m.pool.For(N, fn.embed)
 	m.pool.For(N, fn.embLN)
 	m.opSeed = m.dropSeed(opEmbDrop)
 	m.pool.For(N*C, fn.embDrop)
+	in := m.embOut
 	for l := range m.layers {
-		lf := &fn.layers[l]
+		a, lf := &m.layers[l], &fn.layers[l]
+		a.compact = compact && l == len(m.layers)-1
+		a.rows, a.ctxIn, a.resIn, a.dctx = N, a.ctx, in, m.dB
 		m.pool.For(N, lf.qkv) // [N, C] -> [N, 3C]
 		m.opSeed = m.layerSeed(l, opAttnDrop)
 		m.pool.For(m.b*m.nh, lf.attn) // -> ctx [N, C]
-		m.pool.For(N, lf.proj)
+		if a.compact {
+			m.pool.For(m.m, lf.gatherCtx)
+			m.pool.For(m.m, lf.gatherIn)
+			a.rows, a.ctxIn, a.resIn, a.dctx = m.m, m.cCtx, m.cIn, m.dFull
+		}
+		R := a.rows
+		m.pool.For(R, lf.proj)
 		m.opSeed = m.layerSeed(l, opProjDrop)
-		m.pool.For(N*C, lf.projDropAdd) // res1 = x + dropout(ctx Wo^T + bo)
-		m.pool.For(N, lf.ln1)
-		m.pool.For(N, lf.inter) // [N, C] -> [N, F]
-		m.pool.For(N*F, lf.gelu)
-		m.pool.For(N, lf.ffnOut) // [N, F] -> [N, C]
+		m.pool.For(R*C, lf.projDropAdd) // res1 = x + dropout(ctx Wo^T + bo)
+		m.pool.For(R, lf.ln1)
+		m.pool.For(R, lf.inter) // [R, C] -> [R, F]
+		m.pool.For(R*F, lf.gelu)
+		m.pool.For(R, lf.ffnOut) // [R, F] -> [R, C]
 		m.opSeed = m.layerSeed(l, opFFNDrop)
-		m.pool.For(N*C, lf.ffnDropAdd) // res2 = h1 + dropout(ffn)
-		m.pool.For(N, lf.ln2)
+		m.pool.For(R*C, lf.ffnDropAdd) // res2 = h1 + dropout(ffn)
+		m.pool.For(R, lf.ln2)
+		in = a.out
 	}
 }
 
@@ -372,7 +400,7 @@ func (m *Model) Backward() error {
 		return errors.New("roberta: Backward without a successful Forward")
 	}
 	m.forwardDone, m.mlmDone = false, false
-	M, N, C := m.m, m.n, m.c
+	M, C := m.m, m.c
 	if M == 0 {
 		return nil
 	}
@@ -397,21 +425,19 @@ func (m *Model) Backward() error {
 	if m.lowestTrainable() == len(m.layers) {
 		return nil // nothing below the head trains
 	}
-	m.pool.For(M, fn.headDenseInput)
-	// dA = gradient of the last layer's output: zero except masked rows.
-	m.pool.For(N*C, fn.zeroDA)
-	m.pool.For(M, fn.scatter)
+	m.pool.For(M, fn.headDenseInput) // dA: gradient of the compact last layer's output
 	m.backwardEncoder()
 	return nil
 }
 
 // BackwardHidden accumulates into the parameter gradients the gradient of a
-// loss whose derivative with respect to the last Encode's (or Forward's)
-// hidden states is dHidden [B*T, C]: the backward of Encode, for a task
-// head. Frozen parameters are handled as in Backward.
+// loss whose derivative with respect to the last Encode's hidden states is
+// dHidden [B*T, C]: the backward of Encode, for a task head. Frozen
+// parameters are handled as in Backward. (After Forward, whose last layer
+// computes only the masked rows, use Backward.)
 func (m *Model) BackwardHidden(dHidden []float32) error {
-	if !m.forwardDone {
-		return errors.New("roberta: BackwardHidden without a successful Encode or Forward")
+	if !m.forwardDone || m.mlmDone {
+		return errors.New("roberta: BackwardHidden without a successful Encode")
 	}
 	if len(dHidden) != m.n*m.c {
 		return fmt.Errorf("roberta: BackwardHidden got %d values, want B*T*C = %d", len(dHidden), m.n*m.c)
@@ -450,35 +476,40 @@ func (m *Model) backwardEncoder() {
 	fn := &m.fn
 	stop := m.lowestTrainable()
 	for l := len(m.layers) - 1; l >= 0 && l >= stop; l-- {
-		lf := &fn.layers[l]
+		a, lf := &m.layers[l], &fn.layers[l]
 		L := &P.Layers[l]
+		R := a.rows // N, or M in Forward's compact last layer
 		// Output LayerNorm: dRes = d res2 (flows to h1 and, through dropout, to the FFN).
 		if L.OutLN.RequiresGrad || L.OutLNB.RequiresGrad {
 			m.pool.For(C, lf.ln2Params)
 		}
-		m.pool.For(N, lf.ln2Input)
+		m.pool.For(R, lf.ln2Input)
 		m.opSeed = m.layerSeed(l, opFFNDrop)
-		m.pool.For(N*C, lf.ffnDropBack) // dC = dropout'(dRes)
+		m.pool.For(R*C, lf.ffnDropBack) // dC = dropout'(dRes)
 		if L.Out.RequiresGrad || L.OutBias.RequiresGrad {
 			m.pool.For(C, lf.ffnOutParams)
 		}
-		m.pool.For(N, lf.ffnOutInput) // dFF = dC @ Wout
-		m.pool.For(N*F, lf.geluBack)  // dFF = gelu'(pre) * dFF
+		m.pool.For(R, lf.ffnOutInput) // dFF = dC @ Wout
+		m.pool.For(R*F, lf.geluBack)  // dFF = gelu'(pre) * dFF
 		if L.Inter.RequiresGrad || L.InterBias.RequiresGrad {
 			m.pool.For(F, lf.interParams)
 		}
-		m.pool.For(N, lf.interInput) // dC = dFF @ Winter + dRes (residual)
+		m.pool.For(R, lf.interInput) // dC = dFF @ Winter + dRes (residual)
 		// Attention-output LayerNorm.
 		if L.AttnLN.RequiresGrad || L.AttnLNB.RequiresGrad {
 			m.pool.For(C, lf.ln1Params)
 		}
-		m.pool.For(N, lf.ln1Input) // dRes = d res1
+		m.pool.For(R, lf.ln1Input) // dRes = d res1
 		m.opSeed = m.layerSeed(l, opProjDrop)
-		m.pool.For(N*C, lf.projDropBack) // dC = dropout'(dRes)
+		m.pool.For(R*C, lf.projDropBack) // dC = dropout'(dRes)
 		if L.AttnOut.RequiresGrad || L.AttnOutBias.RequiresGrad {
 			m.pool.For(C, lf.projParams)
 		}
-		m.pool.For(N, lf.projInput) // dB = dC @ Wo  (d ctx)
+		m.pool.For(R, lf.projInput) // dB = dC @ Wo  (d ctx)
+		if a.compact {              // back to all N rows: dFull = scatter(dB)
+			m.pool.For(N*C, lf.zeroFull)
+			m.pool.For(m.m, lf.scatterCtx)
+		}
 		m.opSeed = m.layerSeed(l, opAttnDrop)
 		m.pool.For(m.b*m.nh, lf.attnBack) // dQKV
 		if qkvNeedsGrad(L) {
@@ -488,6 +519,9 @@ func (m *Model) backwardEncoder() {
 			return
 		}
 		m.pool.For(N, lf.qkvInput) // dA = dQKV @ Wqkv + dRes (residual)
+		if a.compact {
+			m.pool.For(m.m, lf.scatterRes) // the residual's masked rows
+		}
 	}
 	// Embeddings: dropout, LayerNorm, lookup.
 	m.opSeed = m.dropSeed(opEmbDrop)

@@ -349,7 +349,8 @@ func TestCorrectCount(t *testing.T) {
 }
 
 // TestEncodeBackwardHidden checks the task-head path: Encode's hidden states
-// are what Forward feeds the LM head, and BackwardHidden matches float32
+// are what Forward feeds the LM head (in eval mode; in train mode Forward's
+// compact last layer draws other dropout masks), and BackwardHidden matches float32
 // central differences of L = sum(hidden * R) in train mode.
 func TestEncodeBackwardHidden(t *testing.T) {
 	pool := parallel.New(2)
@@ -358,22 +359,27 @@ func TestEncodeBackwardHidden(t *testing.T) {
 	m := newTinyModel(t, B, pool)
 	C := m.Config.HiddenSize
 	ids, labels := testBatch(m.Config, B, m.SeqLen(), []int{0, 5}, 0.3, 12)
-	if _, _, _, err := m.Forward(ids, labels, B, true, 5); err != nil {
+	if _, _, _, err := m.Forward(ids, labels, B, false, 5); err != nil {
 		t.Fatal(err)
 	}
-	gathered := append([]float32(nil), m.hIn[:len(m.MaskedRows())*C]...)
+	gathered := append([]float32(nil), m.layers[len(m.layers)-1].out[:len(m.MaskedRows())*C]...) // compact rows
 	rows := append([]int32(nil), m.MaskedRows()...)
-	h, err := m.Encode(ids, B, true, 5)
+	h, err := m.Encode(ids, B, false, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Equal up to rounding: the compact layer's GEMMs have other shapes, and
+	// OpenBLAS may sum in another order for them.
+	worst := 0.0
 	for j, r := range rows {
 		for k := 0; k < C; k++ {
-			if h[int(r)*C+k] != gathered[j*C+k] {
-				t.Fatalf("Encode row %d differs from the LM head's input", r)
-			}
+			worst = math.Max(worst, math.Abs(float64(h[int(r)*C+k]-gathered[j*C+k])))
 		}
 	}
+	if worst > 1e-5 {
+		t.Errorf("Encode rows differ from the LM head's input by up to %g", worst)
+	}
+	t.Logf("Encode vs compact Forward: max abs difference %.2g", worst)
 	if err := m.Backward(); err == nil {
 		t.Error("Backward after Encode did not fail")
 	}
