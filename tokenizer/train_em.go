@@ -371,7 +371,9 @@ func mStep(pieces []trainPiece, expected []float64) ([]trainPiece, []int32) {
 	}
 	logSum := trainDigamma(sum)
 	for i := range out {
-		out[i].score = trainDigamma(out[i].score) - logSum
+		// Scores are kept in float32, as in the model file (and in
+		// SentencePiece), so that ties break the same way.
+		out[i].score = float64(float32(trainDigamma(out[i].score) - logSum))
 	}
 	return out, newID
 }
@@ -538,7 +540,7 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 			for _, a := range alternatives[i] {
 				logProbAlt += math.Log(freq[a]+freq[i]) - logSumAlt
 			}
-			cands = append(cands, cand{i, f * (logProbSP - logProbAlt)})
+			cands = append(cands, cand{i, float64(float32(f * (logProbSP - logProbAlt)))})
 		}
 	}
 	slices.SortFunc(cands, func(a, b cand) int {

@@ -169,7 +169,7 @@ func (t *trainer) seedPieces(ctx context.Context) ([]trainPiece, error) {
 	}
 	logSum := math.Log(sum)
 	for i := range seeds {
-		seeds[i].score = math.Log(seeds[i].score) - logSum
+		seeds[i].score = float64(float32(math.Log(seeds[i].score) - logSum))
 	}
 	t.stats.SeedPieces = len(seeds)
 	t.progress("seed", "seed_pieces=%d", len(seeds))

@@ -284,6 +284,21 @@ func TestTrainByteFallbackLayout(t *testing.T) {
 	if err := WriteTrainedModel(prefix, m); err != nil {
 		t.Fatal(err)
 	}
+	sm, err := ReadModelProto(spmTrain(t, "testdata/en.train.txt", filepath.Join(dir, "spm-bf"), 1000, "--byte_fallback"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sm.Pieces) != len(m.Pieces) {
+		t.Fatalf("spm_train --byte_fallback gave %d pieces, Lethe %d", len(sm.Pieces), len(m.Pieces))
+	}
+	for i := 0; i < 261; i++ {
+		if sm.Pieces[i].Piece != m.Pieces[i].Piece || sm.Pieces[i].Type != m.Pieces[i].Type {
+			t.Errorf("piece %d: lethe %q %v, spm_train %q %v", i, m.Pieces[i].Piece, m.Pieces[i].Type, sm.Pieces[i].Piece, sm.Pieces[i].Type)
+		}
+	}
+	if shared := sharedPieces(m, sm); shared < 0.985 {
+		t.Errorf("byte fallback: %.2f%% of spm_train's pieces shared, want >= 98.5%%", 100*shared)
+	}
 	text := filepath.Join(dir, "odd.txt")
 	lines := []string{"Ünïcödé → 東京 ☃ naïve", "plain words only", "emoji 🙂 and Ω"}
 	if err := os.WriteFile(text, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
@@ -668,4 +683,84 @@ func TestTrainMatcher(t *testing.T) {
 			t.Errorf("%q: matched %q, want %q", s, got, want)
 		}
 	}
+}
+
+// TestTrainOptionsMatchSpmTrain trains Lethe and spm_train with the same
+// non-default options and expects (nearly) the same vocabulary: each option
+// must act as spm_train's does.
+func TestTrainOptionsMatchSpmTrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 14 models")
+	}
+	dir := t.TempDir()
+	tests := []struct {
+		name  string
+		lang  string
+		vocab int
+		edit  func(o *TrainOptions)
+		flags []string
+	}{
+		{"identity", "de", 2000, func(o *TrainOptions) { o.NormalizationRuleName = "identity" }, []string{"--normalization_rule_name=identity"}},
+		{"nfkc", "ja", 3000, func(o *TrainOptions) { o.NormalizationRuleName = "nfkc" }, []string{"--normalization_rule_name=nfkc"}},
+		{"split digits", "en", 2000, func(o *TrainOptions) { o.SplitDigits = true }, []string{"--split_digits"}},
+		{"full coverage", "zh", 3000, func(o *TrainOptions) { o.CharacterCoverage = 1 }, []string{"--character_coverage=1.0"}},
+		{"low coverage", "ja", 2000, func(o *TrainOptions) { o.CharacterCoverage = 0.98 }, []string{"--character_coverage=0.98"}},
+		{"short pieces", "ru", 2000, func(o *TrainOptions) { o.MaxSentencePieceLength = 4 }, []string{"--max_sentencepiece_length=4"}},
+		{"em schedule", "ko", 2000, func(o *TrainOptions) { o.NumSubIterations = 3; o.ShrinkingFactor = 0.6 },
+			[]string{"--num_sub_iterations=3", "--shrinking_factor=0.6"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := filepath.Join("testdata", tc.lang+".train.txt")
+			o := DefaultTrainOptions()
+			o.Inputs = []string{in}
+			o.VocabSize = tc.vocab
+			o.NumThreads = 2
+			tc.edit(&o)
+			m, _, err := Train(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sm, err := ReadModelProto(spmTrain(t, in, filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")), tc.vocab, tc.flags...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			shared := sharedPieces(m, sm)
+			missing := missingAboveCutoff(m, sm)
+			t.Logf("%s (%s, vocab %d): %.2f%% of spm_train's pieces shared; %d missing above the cutoff score",
+				tc.name, tc.lang, tc.vocab, 100*shared, missing)
+			// Pieces tied (to float32 rounding) at the cutoff score may
+			// differ; above it, at most 0.5% of the vocabulary.
+			if shared < 0.96 || missing > tc.vocab/200 {
+				t.Errorf("%.2f%% of spm_train's pieces shared (want >= 96%%), %d missing above the cutoff (want <= %d)",
+					100*shared, missing, tc.vocab/200)
+			}
+			if m.NormalizerSpec.Name != sm.NormalizerSpec.Name {
+				t.Errorf("normalizer %q, spm_train %q", m.NormalizerSpec.Name, sm.NormalizerSpec.Name)
+			}
+		})
+	}
+}
+
+// missingAboveCutoff counts b's multi-character NORMAL pieces that a lacks
+// and whose score is above b's lowest such score by more than 0.01: the
+// differences not explained by ties at the vocabulary cutoff.
+func missingAboveCutoff(a, b *ModelProto) int {
+	in := map[string]bool{}
+	for _, p := range a.Pieces {
+		in[p.Piece] = true
+	}
+	cutoff := float32(math.Inf(1))
+	for _, p := range b.Pieces {
+		if p.Type == Normal && len([]rune(p.Piece)) > 1 {
+			cutoff = min(cutoff, p.Score)
+		}
+	}
+	n := 0
+	for _, p := range b.Pieces {
+		if p.Type == Normal && len([]rune(p.Piece)) > 1 && p.Score > cutoff+0.01 && !in[p.Piece] {
+			n++
+		}
+	}
+	return n
 }
