@@ -140,12 +140,17 @@ static inline float exp_sum(float *d, const float *x, float m, long n) {
 		float acc[LANES] = {0};
 		long j = b;
 		if (d) {
-			for (; j + LANES <= e; j += LANES)
+			// Whole blocks through local copies: loads before stores, so
+			// d == x needs no aliasing fallback.
+			for (; j + LANES <= e; j += LANES) {
+				float v[LANES];
+				memcpy(v, x + j, sizeof v);
 				for (int k = 0; k < LANES; k++) {
-					float v = f_exp(x[j + k] - m);
-					d[j + k] = v;
-					acc[k] += v;
+					v[k] = f_exp(v[k] - m);
+					acc[k] += v[k];
 				}
+				memcpy(d + j, v, sizeof v);
+			}
 		} else {
 			for (; j + LANES <= e; j += LANES)
 				for (int k = 0; k < LANES; k++)
