@@ -66,6 +66,29 @@ func (a doubleArray) longestPrefix(s string) (value int32, length int) {
 	return value, length
 }
 
+// firstByte reports whether the one-byte key c is in the array (exact),
+// whether some key starts with c followed by an ASCII byte (asciiNext) and
+// whether any key starts with c (any).
+func (a doubleArray) firstByte(c byte) (exact, asciiNext, any bool) {
+	if len(a) == 0 {
+		return false, false, false
+	}
+	pos := unitOffset(a[0]) ^ uint32(c)
+	if int(pos) >= len(a) || unitLabel(a[pos]) != uint32(c) {
+		return false, false, false
+	}
+	u := a[pos]
+	exact = unitHasLeaf(u)
+	base := pos ^ unitOffset(u)
+	for d := uint32(1); d < 0x80; d++ {
+		if p := base ^ d; int(p) < len(a) && unitLabel(a[p]) == d {
+			asciiNext = true
+			break
+		}
+	}
+	return exact, asciiNext, true
+}
+
 // daKey is one key of a double array under construction.
 type daKey struct {
 	key   string

@@ -22,6 +22,7 @@ type Model struct {
 	types  []PieceType
 	ids    map[string]int32 // every piece
 	trie   doubleArray      // NORMAL, USER_DEFINED and UNUSED pieces -> id
+	search []searchEntry    // by id: what the Viterbi search needs
 	norm   *Normalizer
 	denorm *Normalizer // nil unless the denormalizer has a charsmap
 
@@ -129,6 +130,16 @@ func NewModel(p *ModelProto) (*Model, error) {
 		return nil, fmt.Errorf("vocabulary trie: %w", err)
 	}
 	m.trie = trie
+	m.search = make([]searchEntry, n)
+	for i, t := range m.types {
+		m.search[i].score = float64(m.scores[i])
+		switch t {
+		case UserDefined:
+			m.search[i].kind = searchUser
+		case Unused:
+			m.search[i].kind = searchUnused
+		}
+	}
 	for b := range m.byteIDs {
 		m.byteIDs[b] = m.PieceToID(fmt.Sprintf("<0x%02X>", b))
 	}
@@ -152,6 +163,18 @@ func NewModel(p *ModelProto) (*Model, error) {
 	m.scratch.New = func() any { return new(encodeScratch) }
 	return m, nil
 }
+
+// searchEntry is a piece as the Viterbi search sees it.
+type searchEntry struct {
+	score float64 // the piece score (NORMAL pieces)
+	kind  uint8   // searchNormal, searchUser or searchUnused
+}
+
+const (
+	searchNormal = iota
+	searchUser
+	searchUnused
+)
 
 // specialID returns the trainer spec's id for a special piece when it is in
 // range, else the id of the piece by name, else -1.
@@ -299,17 +322,16 @@ func (m *Model) viterbi(s *encodeScratch) {
 				continue
 			}
 			id := unitValue(trie[pos])
-			t := m.types[id]
-			if t == Unused {
-				continue
-			}
+			e := &m.search[id]
 			end := k + 1
 			length := end - start
-			var score float64
-			if t == UserDefined {
+			score := e.score
+			if e.kind != searchNormal {
+				if e.kind == searchUnused {
+					continue
+				}
+				// A user-defined piece gets a bonus that makes it win.
 				score = float64(length)*float64(m.maxScore) - 0.1
-			} else {
-				score = float64(m.scores[id])
 			}
 			cand := score + float64(here)
 			tn := &best[end]

@@ -24,6 +24,10 @@ type Normalizer struct {
 	escapeWhitespace      bool
 	treatWSAsSuffix       bool
 	userDefined           doubleArray // user-defined pieces, passed through unnormalised
+	// asciiPlain[c] is set when the ASCII byte c, followed by an ASCII byte
+	// or the end of the text, normalises to itself: no rule or user-defined
+	// piece starts there. It only speeds things up.
+	asciiPlain [128]bool
 }
 
 // NewNormalizer compiles spec. userDefined lists the USER_DEFINED pieces of
@@ -60,6 +64,11 @@ func NewNormalizer(spec *NormalizerSpec, userDefined []string, treatWhitespaceAs
 			return nil, fmt.Errorf("normalizer: user-defined symbols: %w", err)
 		}
 		n.userDefined = da
+	}
+	for c := 1; c < 128; c++ {
+		exact, asciiNext, _ := n.charsmap.trie.firstByte(byte(c))
+		_, _, user := n.userDefined.firstByte(byte(c))
+		n.asciiPlain[c] = !exact && !asciiNext && !user
 	}
 	return n, nil
 }
@@ -126,7 +135,13 @@ func (n *Normalizer) AppendNormalized(dst []byte, s string) []byte {
 	}
 	prevSpace := n.removeExtraWhitespace
 	for len(s) > 0 {
-		p, l := n.prefix(s)
+		var p string
+		var l int
+		if c := s[0]; c < 0x80 && n.asciiPlain[c] && (len(s) == 1 || s[1] < 0x80) {
+			p, l = s[:1], 1
+		} else {
+			p, l = n.prefix(s)
+		}
 		if prevSpace {
 			for len(p) > 0 && p[0] == ' ' {
 				p = p[1:]
