@@ -19,7 +19,7 @@ func tokenizerDecodeCommand() *command {
 and writes the decoded text, one line per input line, exactly as SentencePiece's
 spm_decode does. An id outside the vocabulary is an error naming the line.`,
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *runEnv) error {
-			model := fs.String("model", "", "SentencePiece `.model` file (required)")
+			model := fs.String("model", "", "SentencePiece model `file` (.model, required)")
 			format := fs.String("input_format", "piece", "input `format`: piece or id")
 			return func(ctx context.Context, env *runEnv) error {
 				if *model == "" {

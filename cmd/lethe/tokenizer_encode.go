@@ -22,7 +22,7 @@ line to stdout: the pieces (or ids) separated by single spaces, exactly as
 SentencePiece's spm_encode writes them. An empty line gives an empty line.
 Lines are encoded in parallel on all cores; the output keeps the input order.`,
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *runEnv) error {
-			model := fs.String("model", "", "SentencePiece `.model` file (required)")
+			model := fs.String("model", "", "SentencePiece model `file` (.model, required)")
 			format := fs.String("output_format", "piece", "output `format`: piece or id")
 			return func(ctx context.Context, env *runEnv) error {
 				if *model == "" {
