@@ -134,3 +134,36 @@ func BenchmarkOps(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) { e.run(b, c.n, c.fn) })
 	}
 }
+
+// BenchmarkKernels32 times the float32 C kernels single-threaded on the
+// small preset's tensor sizes and reports ns per element, the figure to
+// compare with memory bandwidth and with the GEMMs.
+func BenchmarkKernels32(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	const probs = bB * bNH * bT * bT / 8 // a slice of the probabilities: 16 (b,h) pairs
+	P := randn32(r, probs, 1)
+	d := randn32(r, probs, 1)
+	bias := make([]float32, bT)
+	h, dh := randn32(r, bN*bF/8, 1), randn32(r, bN*bF/8, 1)
+	thr, sc := dropThreshold(float32(0.1))
+	cases := []struct {
+		name string
+		n    int
+		fn   func()
+	}{
+		{"softmax_rows", probs, func() { cSoftmaxBiasRows(P, bias) }},
+		{"softmax_backward_rows", probs, func() { cSoftmaxBackwardRows(d, P, bT) }},
+		{"dropout_mask", probs, func() { cDropout(d, P, 1, 0, thr, sc) }},
+		{"exp_sum", probs, func() { cExpSum(d, P, 5) }},
+		{"gelu_forward", len(h), func() { cGeluForward(dh, h) }},
+		{"gelu_backward", len(h), func() { cGeluBackward(dh, h, dh) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				c.fn()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.n), "ns/elem")
+		})
+	}
+}

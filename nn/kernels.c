@@ -79,20 +79,41 @@ static inline float norm_cdf(float x) {
 	return a < 1.0f ? small : large;
 }
 
+// The elementwise kernels below work in blocks of LANES through local
+// arrays (all loads of a block before its stores), so that an output that
+// aliases an input (an in-place call) still runs the vector loop instead of
+// GCC's scalar aliasing fallback.
+
 CLONES void lethe_gelu_fwd(float *out, const float *x, long n) {
-	for (long i = 0; i < n; i++) {
-		float v = x[i];
-		out[i] = v * norm_cdf(v);
+	long i = 0;
+	for (; i + LANES <= n; i += LANES) {
+		float v[LANES];
+		memcpy(v, x + i, sizeof v);
+		for (int k = 0; k < LANES; k++)
+			v[k] = v[k] * norm_cdf(v[k]);
+		memcpy(out + i, v, sizeof v);
 	}
+	for (; i < n; i++)
+		out[i] = x[i] * norm_cdf(x[i]);
+}
+
+static inline float gelu_grad(float v) {
+	const float c = 0.39894228040143267794f;
+	return norm_cdf(v) + v * c * f_exp(-0.5f * v * v);
 }
 
 CLONES void lethe_gelu_bwd(float *dinp, const float *x, const float *dout, long n) {
-	const float c = 0.39894228040143267794f;
-	for (long i = 0; i < n; i++) {
-		float v = x[i];
-		float g = norm_cdf(v) + v * c * f_exp(-0.5f * v * v);
-		dinp[i] = dout[i] * g;
+	long i = 0;
+	for (; i + LANES <= n; i += LANES) {
+		float v[LANES], g[LANES];
+		memcpy(v, x + i, sizeof v);
+		memcpy(g, dout + i, sizeof g);
+		for (int k = 0; k < LANES; k++)
+			g[k] *= gelu_grad(v[k]);
+		memcpy(dinp + i, g, sizeof g);
 	}
+	for (; i < n; i++)
+		dinp[i] = dout[i] * gelu_grad(x[i]);
 }
 
 typedef float vf8 __attribute__((vector_size(32)));
@@ -180,7 +201,15 @@ static inline void scale_row(float *x, float k, long n) {
 CLONES void lethe_softmax_bias_rows(float *p, const float *bias, long rows, long cols) {
 	for (long i = 0; i < rows; i++) {
 		float *x = p + i * cols;
-		for (long j = 0; j < cols; j++)
+		long j = 0;
+		for (; j + LANES <= cols; j += LANES) {
+			float v[LANES];
+			memcpy(v, x + j, sizeof v);
+			for (int k = 0; k < LANES; k++)
+				v[k] += bias[j + k];
+			memcpy(x + j, v, sizeof v);
+		}
+		for (; j < cols; j++)
 			x[j] += bias[j];
 		float m = row_max(x, cols);
 		float s = exp_sum(x, x, m, cols);
@@ -215,7 +244,17 @@ static inline uint64_t mix64(uint64_t seed, uint64_t i) {
 }
 
 CLONES void lethe_dropout(float *out, const float *in, long n, uint64_t seed, uint64_t base, uint64_t thr, float scale) {
-	for (long j = 0; j < n; j++) {
+	long j = 0;
+	for (; j + LANES <= n; j += LANES) {
+		float v[LANES];
+		memcpy(v, in + j, sizeof v);
+		for (int k = 0; k < LANES; k++) {
+			uint64_t h = mix64(seed, base + (uint64_t)(j + k)) >> 32;
+			v[k] = h >= thr ? v[k] * scale : 0.0f;
+		}
+		memcpy(out + j, v, sizeof v);
+	}
+	for (; j < n; j++) {
 		uint64_t h = mix64(seed, base + (uint64_t)j) >> 32;
 		out[j] = h >= thr ? in[j] * scale : 0.0f;
 	}
@@ -334,7 +373,14 @@ CLONES void lethe_ln_bwd_in(float *dinp, const float *dout, const float *inp, co
 		}
 		sg /= (float)C;
 		sgx = sgx * rs / (float)C;
-		for (j = 0; j < C; j++)
+		for (j = 0; j + LANES <= C; j += LANES) {
+			float v[LANES];
+			memcpy(v, d + j, sizeof v);
+			for (int k = 0; k < LANES; k++)
+				v[k] = rs * (v[k] * w[j + k] - sg - (x[j + k] - m) * rs * sgx);
+			memcpy(o + j, v, sizeof v);
+		}
+		for (; j < C; j++)
 			o[j] = rs * (d[j] * w[j] - sg - (x[j] - m) * rs * sgx);
 	}
 }
