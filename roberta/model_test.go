@@ -439,3 +439,44 @@ func TestEncodeBackwardHidden(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientsAccumulate checks that Backward adds to the gradients (two
+// steps without ZeroGrad give twice one step's gradient: gradient
+// accumulation over micro-batches) and that ZeroGrad clears them.
+func TestGradientsAccumulate(t *testing.T) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	const B = 2
+	m := newTinyModel(t, B, pool)
+	ids, labels := testBatch(m.Config, B, m.SeqLen(), []int{0, 3}, 0.4, 6)
+	step := func() {
+		if _, _, _, err := m.Forward(ids, labels, B, true, 9); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Backward(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.ZeroGrad()
+	step()
+	once := append([]float32(nil), m.Params.Grad...)
+	step()
+	nonzero := 0
+	for i, g := range m.Params.Grad {
+		if g != 2*once[i] {
+			t.Fatalf("grad[%d] after two steps %g, want 2 x %g", i, g, once[i])
+		}
+		if g != 0 {
+			nonzero++
+		}
+	}
+	if nonzero < len(once)/2 {
+		t.Errorf("only %d of %d gradients nonzero", nonzero, len(once))
+	}
+	m.ZeroGrad()
+	for _, g := range m.Params.Grad {
+		if g != 0 {
+			t.Fatal("ZeroGrad left a nonzero gradient")
+		}
+	}
+}
