@@ -77,8 +77,9 @@ type TrainOptions struct {
 	Progress io.Writer
 }
 
-// DefaultTrainOptions returns spm_train's defaults with the RoBERTa special
-// pieces, for the given inputs and vocabulary size.
+// DefaultTrainOptions returns spm_train's defaults (vocabulary size 8000,
+// nmt_nfkc, coverage 0.9995, ...), SpmCompat on and one thread per CPU;
+// set Inputs before calling Train.
 func DefaultTrainOptions() TrainOptions {
 	return TrainOptions{
 		VocabSize:              8000,
@@ -110,21 +111,18 @@ type TrainStats struct {
 	Elapsed         time.Duration
 }
 
-// Special pieces of a Lethe model, in RoBERTa order (see
-// docs/ARCHITECTURE.md): the layout that spm_train --bos_id=0 --pad_id=1
-// --eos_id=2 --unk_id=3 --control_symbols=<mask> produces.
-var trainSpecialPieces = [...]Piece{
-	{Piece: "<s>", Type: Control},
-	{Piece: "<pad>", Type: Control},
-	{Piece: "</s>", Type: Control},
-	{Piece: "<unk>", Type: Unknown},
-	{Piece: "<mask>", Type: Control},
-}
-
-// trainMetaPieces returns the special pieces followed by the byte pieces when
-// byteFallback is set.
+// trainMetaPieces returns the special pieces of a Lethe model in RoBERTa
+// order (see docs/ARCHITECTURE.md), the layout that spm_train --bos_id=0
+// --pad_id=1 --eos_id=2 --unk_id=3 --control_symbols=<mask> produces,
+// followed by the 256 byte pieces when byteFallback is set.
 func trainMetaPieces(byteFallback bool) []Piece {
-	out := append([]Piece(nil), trainSpecialPieces[:]...)
+	out := []Piece{
+		{Piece: "<s>", Type: Control},
+		{Piece: "<pad>", Type: Control},
+		{Piece: "</s>", Type: Control},
+		{Piece: "<unk>", Type: Unknown},
+		{Piece: "<mask>", Type: Control},
+	}
 	if byteFallback {
 		for b := 0; b < 256; b++ {
 			out = append(out, Piece{Piece: fmt.Sprintf("<0x%02X>", b), Type: Byte})
@@ -182,7 +180,7 @@ var ErrVocabTooLarge = errors.New("vocabulary size too large for the corpus")
 // array, then refined by EM with a trainDigamma (Bayesian) M-step and pruned by
 // the loss of likelihood each piece's removal causes, until VocabSize pieces
 // remain. The model has the RoBERTa special pieces first (see
-// trainSpecialPieces).
+// trainMetaPieces).
 func Train(ctx context.Context, opts TrainOptions) (*ModelProto, *TrainStats, error) {
 	start := time.Now()
 	if err := checkTrainOptions(&opts); err != nil {
