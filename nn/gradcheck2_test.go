@@ -206,7 +206,7 @@ var attnCases = []attnCase{
 	{2, 5, 6, 2, 0, []int{0, 2}},
 	{2, 7, 8, 4, 0.3, []int{3, 0}},
 	{1, 6, 6, 3, 0.5, []int{1}},
-	{1, 100, 4, 2, 0.1, []int{10}}, // two row blocks
+	{1, 130, 4, 2, 0.1, []int{10}}, // T > attnScratch/T: two row blocks
 }
 
 // keyBiasFor builds the additive key mask of an attnCase with float32's

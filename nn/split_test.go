@@ -276,6 +276,20 @@ func TestFloat32Agreement(t *testing.T) {
 	AttentionBackward(dq64, to64(da32), to64(qkv32), p64, B, T, C, NH, 0.25, 8, 0, B*NH)
 	add("attention dqkv, dropout", 2e-5, dq32, dq64)
 
+	// T = 130 runs the attention kernels in two row blocks.
+	const T2 = 130
+	q2 := randn32(r, T2*3*C, 1)
+	kb2 := make([]float32, T2)
+	p2, o2, p2d, o2d := make([]float32, NH*T2*T2), make([]float32, T2*C), make([]float64, NH*T2*T2), make([]float64, T2*C)
+	AttentionForward(o2, p2, q2, kb2, 1, T2, C, NH, 0.2, 3, 0, NH)
+	AttentionForward(o2d, p2d, to64(q2), to64(kb2), 1, T2, C, NH, 0.2, 3, 0, NH)
+	add("attention out, T=130", 1e-5, o2, o2d)
+	g2 := randn32(r, T2*C, 1)
+	dq2, dq2d := make([]float32, T2*3*C), make([]float64, T2*3*C)
+	AttentionBackward(dq2, g2, q2, p2, 1, T2, C, NH, 0.2, 3, 0, NH)
+	AttentionBackward(dq2d, to64(g2), to64(q2), p2d, 1, T2, C, NH, 0.2, 3, 0, NH)
+	add("attention dqkv, T=130", 2e-5, dq2, dq2d)
+
 	for _, rs := range res {
 		t.Logf("%-26s max abs error %.3g, max rel error %.3g", rs.name, rs.absErr, rs.relEr)
 		if rs.absErr > rs.absTol {
