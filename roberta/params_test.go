@@ -189,3 +189,42 @@ func TestRNGNormal(t *testing.T) {
 		t.Errorf("splitmix64(0) first = %#x", got)
 	}
 }
+
+// TestInitGolden pins a few initial values (as float32 bits) so that a
+// change of the generator, of the per-tensor streams or of the layout shows
+// up: the same seed must give the same model everywhere. (Values go through
+// float64 Box-Muller with math.Log/Cos; a last-bit difference of those on
+// another architecture could flip a float32 rounding, with probability
+// ~2^-29 per value.)
+func TestInitGolden(t *testing.T) {
+	cfg, _ := Preset("tiny")
+	p, _ := NewParams(cfg)
+	p.Init(1)
+	out, _ := p.Param("roberta.encoder.layer.1.output.dense.weight")
+	tests := []struct {
+		name string
+		got  float32
+		want uint32
+	}{
+		{"word[0]", p.WordEmb.Data[0], 0xbcb958ed},
+		{"word[1]", p.WordEmb.Data[1], 0x3d00d488},
+		{"word[2]", p.WordEmb.Data[2], 0x3ce0b27c},
+		{"word[100]", p.WordEmb.Data[100], 0xbc1f83f9},
+		{"word[3199]", p.WordEmb.Data[3199], 0x3d0037bd},
+		{"layer1.output.dense[7]", out.Data[7], 0x3c3f039d},
+	}
+	p.ResetWordEmbeddings(5)
+	tests = append(tests, []struct {
+		name string
+		got  float32
+		want uint32
+	}{
+		{"reset word[0]", p.WordEmb.Data[0], 0xbc71d8a7},
+		{"reset word[3199]", p.WordEmb.Data[3199], 0x3cf45bfb},
+	}...)
+	for _, tt := range tests {
+		if got := math.Float32bits(tt.got); got != tt.want {
+			t.Errorf("%s = %#x (%g), want %#x (%g)", tt.name, got, tt.got, tt.want, math.Float32frombits(tt.want))
+		}
+	}
+}
