@@ -15,6 +15,7 @@ package nn
 #cgo noescape lethe_ln_bwd_in
 #cgo noescape lethe_ln_bwd_params
 #cgo noescape lethe_colsum_acc
+#cgo noescape lethe_math_eval
 #cgo nocallback lethe_gelu_fwd
 #cgo nocallback lethe_gelu_bwd
 #cgo nocallback lethe_softmax_bias_rows
@@ -27,6 +28,7 @@ package nn
 #cgo nocallback lethe_ln_bwd_in
 #cgo nocallback lethe_ln_bwd_params
 #cgo nocallback lethe_colsum_acc
+#cgo nocallback lethe_math_eval
 #include "kernels.h"
 */
 import "C"
@@ -172,4 +174,22 @@ func cColumnSumAccumulate(acc, x []float32, n, ld int) {
 	}
 	_ = x[(n-1)*ld+len(acc)-1]
 	C.lethe_colsum_acc(fp(acc), fp(x), C.long(n), C.long(ld), C.long(len(acc)))
+}
+
+// Scalar functions of the C kernels, for cMath.
+const (
+	mathExp     = 0 // e**x, about 1 ulp; 0 below -87.33
+	mathErf     = 1 // erf(x), about 1e-7 absolute
+	mathNormCDF = 2 // Phi(x) = (1+erf(x/sqrt2))/2, small relative error in the tails
+)
+
+// cMath sets out[i] = f(x[i]) for the C kernels' scalar function f
+// (mathExp, mathErf or mathNormCDF): the exact code the kernels inline, for
+// accuracy tests and benchmarks.
+func cMath(which int, out, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = out[len(x)-1]
+	C.lethe_math_eval(fp(out), fp(x), C.long(len(x)), C.int(which))
 }

@@ -6,152 +6,164 @@ import (
 	"testing"
 )
 
-func TestExpf(t *testing.T) {
+// ulpErr is |got-want| in units of the float32 spacing at want.
+func ulpErr(got float32, want float64) float64 {
+	w := float32(want)
+	ulp := float64(math.Nextafter32(w, float32(math.Inf(1)))) - float64(w)
+	return math.Abs(float64(got)-want) / ulp
+}
+
+// TestExp checks the C kernels' exp against math.Exp in ulps over several
+// ranges, and its special values.
+func TestExp(t *testing.T) {
 	tests := []struct {
 		lo, hi float64
-		ulps   float64 // allowed error in float32 ulps of the result
+		ulps   float64 // allowed error in float32 ulps
 	}{
 		{-1, 1, 2},
 		{-20, 20, 2},
 		{-87, 88, 2},
 	}
 	r := rand.New(rand.NewPCG(7, 7))
+	const n = 200000
+	x, y := make([]float32, n), make([]float32, n)
 	for _, tc := range tests {
-		worst := 0.0
-		for i := 0; i < 200000; i++ {
-			x := float32(tc.lo + (tc.hi-tc.lo)*r.Float64())
-			got := float64(expf(x))
-			want := math.Exp(float64(x))
-			ulp := math.Abs(float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - float64(float32(want)))
-			if e := math.Abs(got-want) / ulp; e > worst {
-				worst = e
+		for i := range x {
+			x[i] = float32(tc.lo + (tc.hi-tc.lo)*r.Float64())
+		}
+		cMath(mathExp, y, x)
+		worst, at := 0.0, float32(0)
+		for i, v := range x {
+			if e := ulpErr(y[i], math.Exp(float64(v))); e > worst {
+				worst, at = e, v
 			}
 		}
-		t.Logf("expf on [%g,%g]: max error %.3f ulp", tc.lo, tc.hi, worst)
+		t.Logf("exp on [%g,%g]: max error %.3f ulp (at %g)", tc.lo, tc.hi, worst, at)
 		if worst > tc.ulps {
-			t.Errorf("expf on [%g,%g]: max error %.3f ulp, want <= %g", tc.lo, tc.hi, worst, tc.ulps)
+			t.Errorf("exp on [%g,%g]: max error %.3f ulp at %g, want <= %g", tc.lo, tc.hi, worst, at, tc.ulps)
 		}
 	}
 	special := []struct{ x, want float32 }{
-		{0, 1}, {-100, 0}, {float32(math.Inf(-1)), 0}, {-3.4e38, 0},
+		{0, 1}, {-100, 0}, {float32(math.Inf(-1)), 0}, {-math.MaxFloat32, 0},
 	}
 	for _, tc := range special {
-		if got := expf(tc.x); got != tc.want {
-			t.Errorf("expf(%g) = %g, want %g", tc.x, got, tc.want)
+		cMath(mathExp, y[:1], []float32{tc.x})
+		if y[0] != tc.want {
+			t.Errorf("exp(%g) = %g, want %g", tc.x, y[0], tc.want)
 		}
 	}
-	if got := expf(1000); math.IsInf(float64(got), 0) || got < 1e38 {
-		t.Errorf("expf(1000) = %g, want a large finite value", got)
+	cMath(mathExp, y[:1], []float32{1000})
+	if math.IsInf(float64(y[0]), 0) || y[0] < 1e38 {
+		t.Errorf("exp(1000) = %g, want a large finite value", y[0])
 	}
 }
 
-// TestCExp checks the vectorised C exp of kernels.c (reached through
-// cExpSum with m = 0) the same way, including its flush to 0 below -87.33.
-func TestCExp(t *testing.T) {
+// TestExpSum checks the exp-and-sum kernel used by softmax and
+// cross-entropy: values equal the scalar exp, the sum matches float64.
+func TestExpSum(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	const n = 100000
+	for _, n := range []int{1, 15, 16, 17, 255, 256, 1000, 8000} {
+		x, y, e := make([]float32, n), make([]float32, n), make([]float32, n)
+		total := 0.0
+		for i := range x {
+			x[i] = float32(-20 + 40*r.Float64())
+			total += math.Exp(float64(x[i]) - 3)
+		}
+		sum := cExpSum(y, x, 3)
+		for i := range x {
+			x[i] -= 3
+		}
+		cMath(mathExp, e, x)
+		for i := range y {
+			if y[i] != e[i] {
+				t.Fatalf("n=%d: exp_sum value %d is %g, scalar exp %g", n, i, y[i], e[i])
+			}
+		}
+		if math.Abs(float64(sum)-total) > 1e-6*total {
+			t.Errorf("n=%d: exp sum %g, want %g", n, sum, total)
+		}
+		if s2 := cExpSum(nil, x, 0); s2 != sum {
+			t.Errorf("n=%d: sum without output %g, with output %g", n, s2, sum)
+		}
+	}
+}
+
+// TestErfNormCDF checks the C erf (absolute error) and normal CDF (relative
+// error, which matters for GELU at negative inputs) against float64.
+func TestErfNormCDF(t *testing.T) {
+	const n = 2000001
 	x, y := make([]float32, n), make([]float32, n)
 	for i := range x {
-		x[i] = float32(-87 + 175*r.Float64())
+		x[i] = float32(-6 + 12*float64(i)/(n-1))
 	}
-	x[0], x[1], x[2] = 0, -100, -3.4e38
-	cExpSum(y, x, 0)
-	worst := 0.0
+	cMath(mathErf, y, x)
+	worst, at := 0.0, float32(0)
 	for i, v := range x {
-		want := math.Exp(float64(v))
-		if want < 1e-37 {
-			if y[i] != 0 && want == 0 {
-				t.Errorf("C exp(%g) = %g, want 0", v, y[i])
-			}
-			continue
-		}
-		ulp := math.Abs(float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - float64(float32(want)))
-		worst = math.Max(worst, math.Abs(float64(y[i])-want)/ulp)
-	}
-	t.Logf("C exp on [-87,88]: max error %.3f ulp", worst)
-	if worst > 2 || y[0] != 1 || y[1] != 0 || y[2] != 0 {
-		t.Errorf("C exp: max error %.3f ulp; exp(0)=%g exp(-100)=%g exp(-3.4e38)=%g", worst, y[0], y[1], y[2])
-	}
-	// The sum (over a range that cannot overflow) against float64.
-	total := 0.0
-	for i := range x {
-		x[i] = float32(-20 + 40*r.Float64())
-		total += math.Exp(float64(x[i]))
-	}
-	if sum := cExpSum(nil, x, 0); math.Abs(float64(sum)-total) > 1e-6*total {
-		t.Errorf("C exp sum %g, want %g", sum, total)
-	}
-}
-
-func TestErff(t *testing.T) {
-	worst, at := 0.0, 0.0
-	for i := -1000000; i <= 1000000; i++ {
-		x := float32(i) * 6e-6
-		got := float64(erff(x))
-		if e := math.Abs(got - math.Erf(float64(x))); e > worst {
-			worst, at = e, float64(x)
+		if e := math.Abs(float64(y[i]) - math.Erf(float64(v))); e > worst {
+			worst, at = e, v
 		}
 	}
-	t.Logf("erff on [-6,6]: max absolute error %.3g at %g", worst, at)
+	t.Logf("erf on [-6,6]: max absolute error %.3g at %g", worst, at)
 	if worst > 2e-7 {
-		t.Errorf("erff max absolute error %.3g at %g, want <= 2e-7", worst, at)
+		t.Errorf("erf max absolute error %.3g at %g, want <= 2e-7", worst, at)
 	}
-	worstRel, atRel := 0.0, 0.0
-	for i := 0; i <= 1000000; i++ {
-		x := -12 + float64(i)*12e-6
-		want := 0.5 * math.Erfc(-x/math.Sqrt2)
-		if e := math.Abs(float64(normCDF32(float32(x)))-want) / want; e > worstRel {
-			worstRel, atRel = e, x
-		}
-	}
-	t.Logf("normCDF32 on [-12,0]: max relative error %.3g at %g", worstRel, atRel)
-	if worstRel > 2e-5 {
-		t.Errorf("normCDF32 max relative error %.3g at %g", worstRel, atRel)
-	}
-	if erff(0) != 0 || erff(10) != 1 || erff(-10) != -1 {
-		t.Errorf("erff(0,10,-10) = %g %g %g", erff(0), erff(10), erff(-10))
-	}
-}
-
-func TestGenericMathDispatch(t *testing.T) {
-	if expT(float64(1)) != math.E || erfT(float64(0.5)) != math.Erf(0.5) {
-		t.Error("float64 path does not use the math package")
-	}
-	if expT(float32(1)) != expf(1) || erfT(float32(0.5)) != erff(0.5) {
-		t.Error("float32 path does not use expf/erff")
-	}
-	type myFloat float32
-	if expT(myFloat(2)) != myFloat(expf(2)) {
-		t.Error("float32-based named type does not use expf")
-	}
-}
-
-func BenchmarkExpf(b *testing.B) {
-	x := make([]float32, 4096)
 	for i := range x {
-		x[i] = float32(i)/256 - 8
+		x[i] = float32(-12 + 12*float64(i)/(n-1))
 	}
-	var s float32
-	for b.Loop() {
-		for _, v := range x {
-			s += expf(v)
+	cMath(mathNormCDF, y, x)
+	worst, at = 0, 0
+	worst3 := 0.0
+	for i, v := range x {
+		want := 0.5 * math.Erfc(-float64(v)/math.Sqrt2)
+		e := math.Abs(float64(y[i])-want) / want
+		if e > worst {
+			worst, at = e, v
+		}
+		if v >= -3 {
+			worst3 = math.Max(worst3, e)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/elem")
-	_ = s
+	t.Logf("normal CDF on [-12,0]: max relative error %.3g at %g; on [-3,0]: %.3g", worst, at, worst3)
+	if worst > 3e-5 || worst3 > 2e-6 {
+		t.Errorf("normal CDF relative error %.3g at %g (%.3g on [-3,0])", worst, at, worst3)
+	}
+	cMath(mathErf, y[:3], []float32{0, 10, -10})
+	if y[0] != 0 || y[1] != 1 || y[2] != -1 {
+		t.Errorf("erf(0, 10, -10) = %v", y[:3])
+	}
 }
 
-func BenchmarkErff(b *testing.B) {
-	x := make([]float32, 4096)
+func TestAs32(t *testing.T) {
+	type myFloat float32
+	x := []myFloat{1, 2}
+	y, ok := as32(x)
+	if !ok || len(y) != 2 || y[1] != 2 {
+		t.Errorf("as32 on a float32-based type: %v %v", y, ok)
+	}
+	y[0] = 5
+	if x[0] != 5 {
+		t.Error("as32 copied instead of aliasing")
+	}
+	if _, ok := as32([]float64{1}); ok || !is32[float32]() || is32[float64]() {
+		t.Error("as32/is32 accept float64")
+	}
+}
+
+// BenchmarkMath reports the C scalar functions' cost per element.
+func BenchmarkMath(b *testing.B) {
+	x, y := make([]float32, 4096), make([]float32, 4096)
 	for i := range x {
 		x[i] = float32(i)/512 - 4
 	}
-	var s float32
-	for b.Loop() {
-		for _, v := range x {
-			s += erff(v)
-		}
+	for _, c := range []struct {
+		name  string
+		which int
+	}{{"exp", mathExp}, {"erf", mathErf}, {"normcdf", mathNormCDF}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				cMath(c.which, y, x)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/elem")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/elem")
-	_ = s
 }

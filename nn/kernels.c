@@ -79,6 +79,34 @@ static inline float norm_cdf(float x) {
 	return a < 1.0f ? small : large;
 }
 
+// erf(x), for the accuracy tests (the GELU uses norm_cdf directly).
+static inline float f_erf(float x) {
+	float a = fabsf(x);
+	float small = x * erf_small(a * a);
+	float large = 1.0f - erfc_large(a < 1.0f ? 1.0f : a);
+	large = x < 0.0f ? -large : large;
+	return a < 1.0f ? small : large;
+}
+
+// lethe_math_eval applies one of the scalar functions to x[0:n]: 0 exp,
+// 1 erf, 2 the standard normal CDF. It exists so that tests and benchmarks
+// reach the exact code the kernels inline.
+CLONES void lethe_math_eval(float *out, const float *x, long n, int which) {
+	switch (which) {
+	case 0:
+		for (long i = 0; i < n; i++)
+			out[i] = f_exp(x[i]);
+		break;
+	case 1:
+		for (long i = 0; i < n; i++)
+			out[i] = f_erf(x[i]);
+		break;
+	default:
+		for (long i = 0; i < n; i++)
+			out[i] = norm_cdf(x[i]);
+	}
+}
+
 // The elementwise kernels below work in blocks of LANES through local
 // arrays (all loads of a block before its stores), so that an output that
 // aliases an input (an in-place call) still runs the vector loop instead of

@@ -18,6 +18,7 @@ float lethe_exp_sum(float *d, const float *x, float m, long n);
 void lethe_ln_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, long C, float eps, long lo, long hi);
 void lethe_ln_bwd_in(float *dinp, const float *dout, const float *inp, const float *mean, const float *rstd, const float *w, long C, long lo, long hi);
 void lethe_ln_bwd_params(float *dw, float *db, const float *dout, const float *inp, const float *mean, const float *rstd, long n, long C, long lo, long hi);
+void lethe_math_eval(float *out, const float *x, long n, int which);
 void lethe_colsum_acc(float *acc, const float *x, long n, long ld, long cols);
 
 #endif
