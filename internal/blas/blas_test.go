@@ -276,3 +276,41 @@ func BenchmarkSgemm1(b *testing.B) {
 	}
 	gflops(b, time.Since(start))
 }
+
+// BenchmarkSgemmShapes times single-threaded sgemm at the per-worker shapes
+// of the small preset's layers (two workers): the FFN forward (NT), input
+// gradient (NN) and weight gradient (TN, split over output features), the
+// fused QKV forward and one attention head's scores.
+func BenchmarkSgemmShapes(b *testing.B) {
+	b.Logf("OpenBLAS core: %s", CoreName())
+	type sh struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+	}
+	for _, s := range []sh{
+		{"fwd_NT_2048x1024x256", false, true, 2048, 1024, 256},
+		{"bwdin_NN_2048x256x1024", false, false, 2048, 256, 1024},
+		{"bwdw_TN_512x256x4096", true, false, 512, 256, 4096},
+		{"bwdw_TN_128x256x4096", true, false, 128, 256, 4096},
+		{"fwdqkv_NT_2048x768x256", false, true, 2048, 768, 256},
+		{"attn_NT_128x128x64", false, true, 128, 128, 64},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			lda := s.k
+			if s.ta {
+				lda = s.m
+			}
+			ldb := s.n
+			if s.tb {
+				ldb = s.k
+			}
+			a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
+			start := time.Now()
+			for b.Loop() {
+				Gemm(s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
