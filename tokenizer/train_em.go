@@ -241,17 +241,6 @@ func trainParallelStrided(threads int, fn func(part int)) {
 	wg.Wait()
 }
 
-// trainLogAdd returns log(exp(x) + exp(y)).
-func trainLogAdd(x, y float64) float64 {
-	if x < y {
-		x, y = y, x
-	}
-	if math.IsInf(y, -1) || x-y > 50 {
-		return x
-	}
-	return x + math.Log1p(math.Exp(y-x))
-}
-
 // eStep computes the expected count of every piece over all words (the
 // forward-backward marginals times the word counts), in parallel, and the
 // objective (negative log likelihood per word occurrence). The marginals of
@@ -261,29 +250,67 @@ func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64, unk
 	objs := make([]float64, threads)
 	trainParallelStrided(threads, func(part int) {
 		exp := make([]float64, len(scores))
-		var alpha, beta []float64
+		var alpha, beta, am, as []float64
 		var obj float64
 		for i := part; i < len(c.words); i += threads {
 			es := c.edges[c.edgeOff[i]:c.edgeOff[i+1]]
 			n := int(c.nchars[i])
+			// Forward: alpha[p] = log of the summed probability of all
+			// segmentations of the first p characters. Contributions to
+			// alpha[end] are summed as max (am) and scaled sum (as), so
+			// that each edge costs one exp; alpha[s] is final when the
+			// first edge starting at s comes (edges are ordered by start).
 			alpha = trainResetInf(alpha, n+1)
-			beta = trainResetInf(beta, n+1)
+			am = trainResetInf(am, n+1)
+			as = trainResetZero(as, n+1)
 			alpha[0] = 0
+			cur := 0
 			for _, e := range es {
+				if s := int(e.start); s != cur {
+					alpha[s] = am[s] + math.Log(as[s])
+					cur = s
+				}
 				sc := unkScore
 				if e.id >= 0 {
 					sc = scores[e.id]
 				}
-				alpha[e.end] = trainLogAdd(alpha[e.end], alpha[e.start]+sc)
+				v := alpha[e.start] + sc
+				if m := am[e.end]; v <= m {
+					as[e.end] += math.Exp(v - m)
+				} else {
+					as[e.end] = as[e.end]*math.Exp(m-v) + 1
+					am[e.end] = v
+				}
 			}
+			alpha[n] = am[n] + math.Log(as[n])
+			// Backward: beta[p] for the characters from p on, one group of
+			// edges with the same start at a time, from the end.
+			beta = trainResetInf(beta, n+1)
 			beta[n] = 0
-			for k := len(es) - 1; k >= 0; k-- {
-				e := es[k]
-				sc := unkScore
-				if e.id >= 0 {
-					sc = scores[e.id]
+			for hi := len(es); hi > 0; {
+				s := es[hi-1].start
+				lo := hi - 1
+				for lo > 0 && es[lo-1].start == s {
+					lo--
 				}
-				beta[e.start] = trainLogAdd(beta[e.start], sc+beta[e.end])
+				m := math.Inf(-1)
+				for _, e := range es[lo:hi] {
+					sc := unkScore
+					if e.id >= 0 {
+						sc = scores[e.id]
+					}
+					m = max(m, sc+beta[e.end])
+				}
+				var sum float64
+				for _, e := range es[lo:hi] {
+					sc := unkScore
+					if e.id >= 0 {
+						sc = scores[e.id]
+					}
+					sum += math.Exp(sc + beta[e.end] - m)
+				}
+				beta[s] = m + math.Log(sum)
+				hi = lo
 			}
 			z := alpha[n]
 			f := c.freq[i]
@@ -306,6 +333,15 @@ func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64, unk
 		objs[0] += objs[k]
 	}
 	return exps[0], objs[0] / c.total
+}
+
+func trainResetZero(a []float64, n int) []float64 {
+	if cap(a) < n {
+		a = make([]float64, n)
+	}
+	a = a[:n]
+	clear(a)
+	return a
 }
 
 func trainResetInf(a []float64, n int) []float64 {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // trainLangs are the languages of testdata/, with the vocabulary size used
@@ -763,4 +764,94 @@ func missingAboveCutoff(a, b *ModelProto) int {
 		}
 	}
 	return n
+}
+
+// TestTrainEStepAndViterbiBruteForce checks the expected counts, the
+// objective and the Viterbi path of a small lattice against an enumeration
+// of every segmentation.
+func TestTrainEStepAndViterbiBruteForce(t *testing.T) {
+	pieces := []trainPiece{{"▁", -2}, {"a", -1.5}, {"b", -2.5}, {"▁a", -2.2}, {"ab", -1.9}, {"▁ab", -3.1}, {"ba", -2.8}, {"c", -4}}
+	words := []string{"▁abab", "▁ba", "▁abxa"} // x has no piece: <unk>
+	freqs := []float64{3, 2, 1}
+	c := &trainCorpus{words: words, freq: freqs, total: 6}
+	c.buildEdges(2, pieces, 16)
+	scores := make([]float64, len(pieces))
+	for i, p := range pieces {
+		scores[i] = p.score
+	}
+	const unkScore = -14.0
+	for _, unkTo := range []int32{-1, 0} {
+		got, obj := c.eStep(2, scores, unkScore, unkTo)
+		want := make([]float64, len(pieces))
+		var wantObj float64
+		for w, word := range words {
+			var segs [][]int32 // piece ids, -1 for <unk>
+			var rec func(rest string, acc []int32)
+			rec = func(rest string, acc []int32) {
+				if rest == "" {
+					segs = append(segs, slices.Clone(acc))
+					return
+				}
+				single := false
+				for id, p := range pieces {
+					if strings.HasPrefix(rest, p.piece) {
+						if len([]rune(p.piece)) == 1 {
+							single = true
+						}
+						rec(rest[len(p.piece):], append(acc, int32(id)))
+					}
+				}
+				if !single {
+					_, size := utf8.DecodeRuneInString(rest)
+					rec(rest[size:], append(acc, -1))
+				}
+			}
+			rec(word, nil)
+			var z float64
+			probs := make([]float64, len(segs))
+			for k, seg := range segs {
+				var lp float64
+				for _, id := range seg {
+					if id < 0 {
+						lp += unkScore
+					} else {
+						lp += scores[id]
+					}
+				}
+				probs[k] = math.Exp(lp)
+				z += probs[k]
+			}
+			wantObj -= freqs[w] * math.Log(z) / 6
+			for k, seg := range segs {
+				for _, id := range seg {
+					if id < 0 {
+						if unkTo < 0 {
+							continue
+						}
+						id = unkTo
+					}
+					want[id] += freqs[w] * probs[k] / z
+				}
+			}
+		}
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-9 {
+				t.Errorf("unkTo=%d: expected count of %q = %.12f, want %.12f", unkTo, pieces[i].piece, got[i], want[i])
+			}
+		}
+		if math.Abs(obj-wantObj) > 1e-9 {
+			t.Errorf("objective %.12f, want %.12f", obj, wantObj)
+		}
+	}
+	// Viterbi of "▁abab": ▁ab(-3.1) + ab(-1.9) = -5.0 beats the others.
+	es := c.edges[c.edgeOff[0]:c.edgeOff[1]]
+	n := int(c.nchars[0])
+	path, score, ok := trainViterbi(es, n, scores, unkScore, -1, make([]float64, n+1), make([]int32, n+1))
+	var got []string
+	for _, k := range path {
+		got = append(got, pieces[es[k].id].piece)
+	}
+	if !ok || math.Abs(score+5.0) > 1e-12 || !slices.Equal(got, []string{"▁ab", "ab"}) {
+		t.Errorf("viterbi(▁abab) = %q %g %v, want [▁ab ab] -5", got, score, ok)
+	}
 }
