@@ -7,6 +7,7 @@
 package roberta
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -54,6 +55,33 @@ func defaults() Config {
 		Architectures:             []string{"RobertaForMaskedLM"},
 		TieWordEmbeddings:         true,
 	}
+}
+
+// hfDefaults returns Hugging Face RobertaConfig's defaults: the values a
+// config.json stands for when it leaves a key out (note type_vocab_size 2
+// and layer_norm_eps 1e-12, which Validate or the model then see as
+// written; real RoBERTa checkpoints spell both out).
+func hfDefaults() Config {
+	return Config{
+		VocabSize: 50265, HiddenSize: 768, NumHiddenLayers: 12, NumAttentionHeads: 12, IntermediateSize: 3072,
+		HiddenAct: "gelu", HiddenDropoutProb: 0.1, AttentionProbsDropoutProb: 0.1,
+		MaxPositionEmbeddings: 512, TypeVocabSize: 2, InitializerRange: 0.02, LayerNormEps: 1e-12,
+		PadTokenID: 1, BosTokenID: 0, EosTokenID: 2, PositionEmbeddingType: "absolute",
+		ModelType: "roberta", TieWordEmbeddings: true,
+	}
+}
+
+// UnmarshalJSON decodes a config.json as transformers does: keys it leaves
+// out take RobertaConfig's defaults (tie_word_embeddings, for one, is
+// usually absent and true), unknown keys are ignored.
+func (c *Config) UnmarshalJSON(data []byte) error {
+	type plain Config // no methods: avoids recursion
+	p := plain(hfDefaults())
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("roberta: config: %w", err)
+	}
+	*c = Config(p)
+	return nil
 }
 
 // PresetNames lists the names Preset accepts, smallest first.

@@ -2,6 +2,7 @@ package roberta
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -89,6 +90,68 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: unexpected error %v", tt.name, err)
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestUnmarshalHFConfig decodes roberta-base's config.json as published on
+// the Hugging Face hub (no tie_word_embeddings key, extra keys present) and
+// expects the base preset.
+func TestUnmarshalHFConfig(t *testing.T) {
+	const robertaBase = `{
+  "architectures": ["RobertaForMaskedLM"],
+  "attention_probs_dropout_prob": 0.1,
+  "bos_token_id": 0,
+  "eos_token_id": 2,
+  "hidden_act": "gelu",
+  "hidden_dropout_prob": 0.1,
+  "hidden_size": 768,
+  "initializer_range": 0.02,
+  "intermediate_size": 3072,
+  "layer_norm_eps": 1e-05,
+  "max_position_embeddings": 514,
+  "model_type": "roberta",
+  "num_attention_heads": 12,
+  "num_hidden_layers": 12,
+  "pad_token_id": 1,
+  "type_vocab_size": 1,
+  "vocab_size": 50265,
+  "transformers_version": "4.30.0",
+  "use_cache": true
+}`
+	var got Config
+	if err := json.Unmarshal([]byte(robertaBase), &got); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Preset("base")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
+	}
+	if err := got.Validate(); err != nil {
+		t.Error(err)
+	}
+	// Absent keys take RobertaConfig's defaults.
+	var sparse Config
+	if err := json.Unmarshal([]byte(`{"hidden_size": 64, "num_attention_heads": 4}`), &sparse); err != nil {
+		t.Fatal(err)
+	}
+	if sparse.HiddenSize != 64 || sparse.VocabSize != 50265 || sparse.TypeVocabSize != 2 || sparse.LayerNormEps != 1e-12 || !sparse.TieWordEmbeddings {
+		t.Errorf("defaults not applied: %+v", sparse)
+	}
+	if err := json.Unmarshal([]byte(`{"hidden_size": "x"}`), &sparse); err == nil {
+		t.Error("bad JSON accepted")
+	}
+	// Round trip of every preset.
+	for _, name := range PresetNames() {
+		c, _ := Preset(name)
+		c.HiddenDropoutProb = 0 // a zero must survive (not be replaced by a default)
+		b, _ := json.Marshal(c)
+		var back Config
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(back) != fmt.Sprint(c) {
+			t.Errorf("%s: round trip %+v != %+v", name, back, c)
 		}
 	}
 }
