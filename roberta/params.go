@@ -159,8 +159,17 @@ func numel(shape []int) int {
 // do not modify it.
 func (p *Params) All() []*nn.Param { return p.list }
 
-// Param returns the parameter with the given Hugging Face name.
+// Param returns the parameter with the given Hugging Face name. The names
+// Hugging Face also uses for the tied tensors resolve to them:
+// lm_head.decoder.weight to the word embeddings, lm_head.decoder.bias to
+// lm_head.bias (so a transformers checkpoint that stores them loads).
 func (p *Params) Param(name string) (*nn.Param, bool) {
+	switch name {
+	case "lm_head.decoder.weight":
+		return p.WordEmb, true
+	case "lm_head.decoder.bias":
+		return p.HeadBias, true
+	}
 	q, ok := p.byName[name]
 	return q, ok
 }

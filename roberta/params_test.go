@@ -64,6 +64,17 @@ func TestParamLayout(t *testing.T) {
 			t.Errorf("layer %d: fused sizes wrong", i)
 		}
 	}
+	for alias, want := range map[string]string{
+		"lm_head.decoder.weight": "roberta.embeddings.word_embeddings.weight",
+		"lm_head.decoder.bias":   "lm_head.bias",
+	} {
+		if q, ok := p.Param(alias); !ok || q.Name != want {
+			t.Errorf("Param(%q) = %v, want %s", alias, q, want)
+		}
+	}
+	if _, ok := p.Param("roberta.pooler.dense.weight"); ok {
+		t.Error("Param found a tensor the model does not have")
+	}
 	if p.Embeddings() != p.WordEmb || len(p.Body()) != len(all)-1 {
 		t.Errorf("groups wrong")
 	}
