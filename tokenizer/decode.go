@@ -13,9 +13,12 @@ import (
 func (m *Model) Decode(ids []int32) string {
 	var b strings.Builder
 	var bytes []byte
+	bos := true // no visible piece yet
 	flush := func() {
-		m.appendBytes(&b, bytes)
-		bytes = bytes[:0]
+		if len(bytes) > 0 {
+			m.appendBytes(&b, bytes)
+			bytes, bos = bytes[:0], false
+		}
 	}
 	for _, id := range ids {
 		if id >= 0 && int(id) < len(m.types) && m.types[id] == Byte {
@@ -31,7 +34,7 @@ func (m *Model) Decode(ids []int32) string {
 			}
 			id = m.unkID
 		}
-		m.appendPiece(&b, m.pieces[id], id)
+		m.appendPiece(&b, m.pieces[id], id, &bos)
 	}
 	flush()
 	return m.denormalize(b.String())
@@ -44,9 +47,12 @@ func (m *Model) Decode(ids []int32) string {
 func (m *Model) DecodePieces(pieces []string) string {
 	var b strings.Builder
 	var bytes []byte
+	bos := true // no visible piece yet
 	flush := func() {
-		m.appendBytes(&b, bytes)
-		bytes = bytes[:0]
+		if len(bytes) > 0 {
+			m.appendBytes(&b, bytes)
+			bytes, bos = bytes[:0], false
+		}
 	}
 	for _, p := range pieces {
 		id := m.PieceToID(p)
@@ -57,7 +63,7 @@ func (m *Model) DecodePieces(pieces []string) string {
 			}
 		}
 		flush()
-		m.appendPiece(&b, p, id)
+		m.appendPiece(&b, p, id, &bos)
 	}
 	flush()
 	return m.denormalize(b.String())
@@ -70,12 +76,20 @@ func (m *Model) denormalize(s string) string {
 	return m.denorm.Normalize(s)
 }
 
-// appendPiece appends the surface of one non-byte piece.
-func (m *Model) appendPiece(b *strings.Builder, piece string, id int32) {
+// appendPiece appends the surface of one non-byte piece. *bos is true
+// until the first visible piece.
+//
+// A leading U+2581 is dropped as spm_decode 0.1.97 drops it (measured):
+// with remove_extra_whitespaces, from every piece while the text is still
+// empty; otherwise, with add_dummy_prefix, from the first visible piece
+// only; with neither, never. treat_whitespace_as_suffix makes no
+// difference.
+func (m *Model) appendPiece(b *strings.Builder, piece string, id int32, bos *bool) {
 	switch m.types[id] {
 	case Control:
 		return
 	case Unknown:
+		*bos = false
 		if piece == m.pieces[id] {
 			b.WriteString(m.unkSurface)
 		} else {
@@ -83,9 +97,10 @@ func (m *Model) appendPiece(b *strings.Builder, piece string, id int32) {
 		}
 		return
 	}
-	if b.Len() == 0 && !m.treatWSAsSuffix {
+	if (m.decRemoveExtra && b.Len() == 0) || (!m.decRemoveExtra && m.decDummyPrefix && *bos) {
 		piece = strings.TrimPrefix(piece, spaceSymbol)
 	}
+	*bos = false
 	for {
 		i := strings.Index(piece, spaceSymbol)
 		if i < 0 {

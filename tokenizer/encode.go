@@ -34,6 +34,8 @@ type Model struct {
 	byteIDs            [256]int32 // id of <0xXX>, or unkID
 	unkSurface         string
 	treatWSAsSuffix    bool
+	decDummyPrefix     bool // normalizer_spec.add_dummy_prefix, for decoding
+	decRemoveExtra     bool // normalizer_spec.remove_extra_whitespaces, for decoding
 
 	scratch sync.Pool // *encodeScratch
 }
@@ -142,6 +144,10 @@ func NewModel(p *ModelProto) (*Model, error) {
 	}
 	for b := range m.byteIDs {
 		m.byteIDs[b] = m.PieceToID(fmt.Sprintf("<0x%02X>", b))
+	}
+	m.decDummyPrefix, m.decRemoveExtra = true, true
+	if ns := p.NormalizerSpec; ns != nil {
+		m.decDummyPrefix, m.decRemoveExtra = ns.AddDummyPrefix, ns.RemoveExtraWhitespaces
 	}
 	m.norm, err = NewNormalizer(p.NormalizerSpec, userDefined, ts.TreatWhitespaceAsSuffix)
 	if err != nil {

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,4 +266,60 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(spmMBs, "spm_MB/s")
+}
+
+// TestDecodeRandomIDsMatchesSpm decodes random id sequences with Lethe and
+// spm_decode, for a default model, a byte-fallback model and one that
+// treats whitespace as a suffix.
+func TestDecodeRandomIDsMatchesSpm(t *testing.T) {
+	dir := t.TempDir()
+	for i, args := range [][]string{
+		{"--vocab_size=800"},
+		{"--vocab_size=800", "--byte_fallback=true", "--character_coverage=0.99"},
+		{"--vocab_size=800", "--treat_whitespace_as_suffix=true"},
+		{"--vocab_size=800", "--add_dummy_prefix=false", "--remove_extra_whitespaces=false"},
+		{"--vocab_size=800", "--add_dummy_prefix=false"},
+		{"--vocab_size=800", "--remove_extra_whitespaces=false"},
+	} {
+		path := trainSpm(t, dir, "r"+strconv.Itoa(i), []string{filepath.Join("testdata", "de.train.txt")}, args...)
+		m, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(i), 3))
+		var lines []string
+		var seqs [][]int32
+		for k := 0; k < 300; k++ {
+			seq := make([]int32, rng.IntN(20))
+			// Often start with spaces and control pieces: the leading-space rules.
+			lead := []int32{m.PieceToID("▁"), m.BosID(), m.EosID(), m.PieceToID("▁"), m.UnkID()}
+			for j := 0; j < len(seq) && k%2 == 0 && j < 3; j++ {
+				seq[j] = lead[rng.IntN(len(lead))]
+			}
+			for j := range seq {
+				if k%2 == 0 && j < 3 {
+					continue
+				}
+				seq[j] = int32(rng.IntN(m.Size()))
+				if m.IDToPiece(seq[j]) == "<0x0A>" {
+					seq[j] = 0 // a newline would split the output line
+				}
+			}
+			seqs = append(seqs, seq)
+			lines = append(lines, joinIDs(seq))
+		}
+		want := runSpm(t, "spm_decode", []byte(strings.Join(lines, "\n")+"\n"), "--model="+path, "--input_format=id")
+		if len(want) != len(lines) {
+			t.Fatalf("%v: spm_decode gave %d lines for %d", args, len(want), len(lines))
+		}
+		bad := 0
+		for k, seq := range seqs {
+			if got := m.Decode(seq); got != want[k] {
+				if bad++; bad <= 3 {
+					t.Errorf("%v: ids %v: lethe %q, spm %q", args, seq, got, want[k])
+				}
+			}
+		}
+		t.Logf("%v: %d/%d random id lines decode as spm_decode does", args, len(seqs)-bad, len(seqs))
+	}
 }
