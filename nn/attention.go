@@ -51,7 +51,7 @@ func AttentionForward[E Float](out, probs, qkv, keyBias []E, B, T, C, NH int, p 
 		// Scores for all rows at once: P = scale * q k^T, then bias and softmax.
 		blas.Gemm(false, true, T, T, HS, scale, q, C3, k, C3, 0, P, T)
 		softmaxBiasRows(P, bias)
-		if p == 0 {
+		if p <= 0 {
 			blas.Gemm(false, false, T, HS, T, 1, P, T, v, C3, 0, o, C)
 			continue
 		}
@@ -98,14 +98,14 @@ func AttentionBackward[E Float](dqkv, dout, qkv, probs []E, B, T, C, NH int, p E
 			d := buf[:r*T]
 			// dv += dropout(P)[rows]^T @ dout[rows]
 			pd := Pi
-			if p != 0 {
+			if p > 0 {
 				dropRows(d, Pi, seed, base+uint64(i0*T), thr, dscale)
 				pd = d
 			}
 			blas.Gemm(true, false, T, HS, r, 1, pd, T, do[i0*C:], C, beta, dv, C3)
 			// d = dprobs[rows] = dout[rows] @ v^T, through the dropout mask.
 			blas.Gemm(false, true, r, T, HS, 1, do[i0*C:], C, v, C3, 0, d, T)
-			if p != 0 {
+			if p > 0 {
 				dropRows(d, d, seed, base+uint64(i0*T), thr, dscale)
 			}
 			// Softmax backward: dscores = P * (dP - sum(P*dP)).

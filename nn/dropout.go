@@ -20,6 +20,9 @@ func mix64(seed, i uint64) uint64 {
 // dropThreshold turns a drop probability into the 32-bit threshold that the
 // top half of mix64 is compared against, and returns the keep scale 1/(1-p).
 func dropThreshold[T Float](p T) (thr uint64, scale T) {
+	if p <= 0 {
+		return 0, 1
+	}
 	if p >= 1 {
 		return 1 << 32, 0
 	}
@@ -30,14 +33,14 @@ func dropThreshold[T Float](p T) (thr uint64, scale T) {
 func keep(seed, i, thr uint64) bool { return mix64(seed, i)>>32 >= thr }
 
 // DropoutForward sets out[i] = inp[i]/(1-p) if element i is kept, else 0,
-// for i in [lo, hi). p == 0 copies. out may alias inp.
+// for i in [lo, hi). p <= 0 copies; p >= 1 zeroes. out may alias inp.
 func DropoutForward[T Float](out, inp []T, p T, seed uint64, lo, hi int) {
 	if hi <= lo {
 		return
 	}
 	x, o := inp[lo:hi], out[lo:hi]
 	o = o[:len(x)]
-	if p == 0 {
+	if p <= 0 {
 		copy(o, x)
 		return
 	}

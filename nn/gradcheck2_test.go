@@ -49,6 +49,21 @@ func TestDropoutStatistics(t *testing.T) {
 			t.Errorf("p=%g: kept fraction %.4f, mean %.4f; want %.4f and 1", tc.p, frac, sum/n, 1-tc.p)
 		}
 	}
+	// p <= 0 copies, p >= 1 zeroes.
+	src := []float64{1, -2, 3}
+	for _, tc := range []struct {
+		p    float64
+		want []float64
+	}{{0, src}, {-0.5, src}, {1, []float64{0, 0, 0}}, {1.5, []float64{0, 0, 0}}} {
+		got := make([]float64, 3)
+		DropoutForward(got, src, tc.p, 3, 0, 3)
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("p=%g: %v, want %v", tc.p, got, tc.want)
+				break
+			}
+		}
+	}
 	// Different seeds give different masks.
 	a, b := make([]float64, 64), make([]float64, 64)
 	DropoutForward(a, ones[:64], 0.5, 1, 0, 64)
