@@ -116,7 +116,9 @@ func cCrossEntropyBackward(dlogits, logits []float32, targets []int32, scale flo
 	C.lethe_ce_bwd(fp(dlogits), fp(logits), (*C.int32_t)(unsafe.Pointer(&targets[0])), C.float(scale), C.long(V), C.long(lo), C.long(hi))
 }
 
-// cExpSum sets d[j] = exp(x[j]-m) (d may be nil) and returns the sum.
+// cExpSum sets d[j] = exp(x[j]-m) (d may be nil) and returns the sum: the
+// exp-and-sum loop that the C softmax and cross-entropy kernels inline,
+// exposed for its tests and benchmark.
 func cExpSum(d, x []float32, m float32) float32 {
 	if len(x) == 0 {
 		return 0

@@ -42,11 +42,9 @@ func CrossEntropyForward[T Float](losses []T, logits []T, targets []int32, V, lo
 	return correct
 }
 
-// sumExpShift returns the sum of exp(x-m) over row.
+// sumExpShift returns the sum of exp(x-m) over row, in float64 (the Go
+// path; float32 rows go to the C kernels).
 func sumExpShift[T Float](row []T, m T) T {
-	if r, ok := as32(row); ok {
-		return T(cExpSum(nil, r, float32(m)))
-	}
 	var s float64
 	for _, v := range row {
 		s += math.Exp(float64(v - m))
@@ -88,12 +86,8 @@ func CrossEntropyBackward[T Float](dlogits, logits []T, targets []int32, scale T
 }
 
 // expShiftInto sets d[j] = exp(row[j]-m) and returns their sum. d may alias
-// row.
+// row. (The Go path; float32 rows go to the C kernels.)
 func expShiftInto[T Float](d, row []T, m T) T {
-	if r, ok := as32(row); ok {
-		o, _ := as32(d)
-		return T(cExpSum(o, r, float32(m)))
-	}
 	d = d[:len(row)]
 	var s T
 	for j, v := range row {
