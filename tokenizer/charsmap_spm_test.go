@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -34,6 +35,7 @@ var richLines = []string{
 	"Привет, мир! Ё ё Й й",
 	"\u0301leading combining",
 	"x\u200dy\u200cz\u200ew\u200f",
+	"Straße Grüße über ｶﾞｶﾞ ẞ ÜBER",
 }
 
 // randomCharsmapLines builds n lines from random keys of the given mapping
@@ -108,7 +110,13 @@ func TestLetheCharsmapInSpm(t *testing.T) {
 // models made by spm_train, with and without byte fallback).
 func TestRichTextMatchesSpm(t *testing.T) {
 	dir := t.TempDir()
+	// Custom normalisation rules (code points in hex): ß -> ss, "ｶﾞ" -> "X", ü -> ue.
+	tsv := filepath.Join(dir, "rules.tsv")
+	if err := os.WriteFile(tsv, []byte("DF\t73 73\nFF76 FF9E\t58\nFC\t75 65\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
+		{"--vocab_size=2000", "--character_coverage=0.995", "--normalization_rule_tsv=" + tsv},
 		{"--vocab_size=3000", "--user_defined_symbols=Debian,<mask>,▁the,パッケージ"},
 		{"--vocab_size=2000", "--byte_fallback=true", "--character_coverage=0.99"},
 		{"--vocab_size=2000", "--character_coverage=0.995", "--remove_extra_whitespaces=false", "--add_dummy_prefix=false"},

@@ -273,7 +273,13 @@ func BenchmarkEncode(b *testing.B) {
 // treats whitespace as a suffix.
 func TestDecodeRandomIDsMatchesSpm(t *testing.T) {
 	dir := t.TempDir()
+	// Denormalisation rules (code points in hex): A -> a, "Ha" -> "hA".
+	tsv := filepath.Join(dir, "denorm.tsv")
+	if err := os.WriteFile(tsv, []byte("41\t61\n48 61\t68 41\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for i, args := range [][]string{
+		{"--vocab_size=800", "--denormalization_rule_tsv=" + tsv},
 		{"--vocab_size=800"},
 		{"--vocab_size=800", "--byte_fallback=true", "--character_coverage=0.99"},
 		{"--vocab_size=800", "--treat_whitespace_as_suffix=true"},
