@@ -15,8 +15,12 @@ import (
 
 // trainScriptTable maps the characters of the alphabet to a Unicode script
 // number, with Hiragana, Katakana and U+30FC merged into Han, as
-// SentencePiece does when it keeps pieces within one script.
-type trainScriptTable map[rune]int16
+// SentencePiece does when it keeps pieces within one script. Characters of
+// the Basic Multilingual Plane are looked up in a dense table.
+type trainScriptTable struct {
+	bmp   []int16
+	other map[rune]int16
+}
 
 // newTrainScriptTable computes the script of every character in chars.
 func newTrainScriptTable(chars map[rune]int64) trainScriptTable {
@@ -30,7 +34,7 @@ func newTrainScriptTable(chars map[rune]int64) trainScriptTable {
 		id[name] = int16(i + 1)
 	}
 	han := id["Han"]
-	st := trainScriptTable{}
+	st := trainScriptTable{bmp: make([]int16, 0x10000), other: map[rune]int16{}}
 	for r := range chars {
 		s := int16(0) // Unknown
 		switch {
@@ -44,9 +48,21 @@ func newTrainScriptTable(chars map[rune]int64) trainScriptTable {
 				}
 			}
 		}
-		st[r] = s
+		if r < 0x10000 {
+			st.bmp[r] = s
+		} else {
+			st.other[r] = s
+		}
 	}
 	return st
+}
+
+// of returns the script number of r (0 for characters outside the table).
+func (st *trainScriptTable) of(r rune) int16 {
+	if r >= 0 && r < rune(len(st.bmp)) {
+		return st.bmp[r]
+	}
+	return st.other[r]
 }
 
 // validPiece reports whether s may be a piece: 1 to maxLen characters, no
@@ -71,7 +87,7 @@ func (t *trainer) validPiece(s []byte) bool {
 			if t.opts.SplitDigits && r >= '0' && r <= '9' && len(s) > 1 {
 				return false
 			}
-			sc := t.script[r]
+			sc := t.script.of(r)
 			if prev >= 0 && sc != prev {
 				return false
 			}
@@ -141,10 +157,12 @@ func (t *trainer) seedPieces(ctx context.Context) ([]trainPiece, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	t.progress("seed", "suffix array done; LCP array")
 	lcp := trainLCPArray(data, sa)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	t.progress("seed", "LCP array done; walking the suffix tree")
 	top := t.topSubstrings(data, sa, lcp)
 	lcp = nil
 
@@ -285,14 +303,42 @@ type trainSeedCand struct {
 // frequency x length. Nodes are found on bytes; a node counts as the
 // character string its depth truncates to at a character boundary, when
 // that string still has the node's occurrences (its parent is shallower).
+// The suffix array is cut where the LCP is 0 (subtrees of the root) into
+// one range per thread, walked in parallel.
 func (t *trainer) topSubstrings(data []byte, sa, plcp []int32) []trainSeedCand {
+	n := len(sa)
+	threads := max(1, t.opts.NumThreads)
+	bounds := []int{0}
+	for i := 1; i < n && len(bounds) < threads; i++ {
+		if plcp[sa[i]] == 0 && i >= len(bounds)*n/threads {
+			bounds = append(bounds, i)
+		}
+	}
+	bounds = append(bounds, n)
+	heaps := make([]*trainCandHeap, len(bounds)-1)
+	trainParallelStrided(len(heaps), func(part int) {
+		heaps[part] = t.walkSubstrings(data, sa, plcp, bounds[part], bounds[part+1])
+	})
+	h := heaps[0]
+	for _, o := range heaps[1:] {
+		for _, c := range o.items {
+			if len(h.items) < h.k || h.better(c, h.items[0]) {
+				h.push(c)
+			}
+		}
+	}
+	return h.items
+}
+
+// walkSubstrings walks the LCP intervals within suffix-array ranks [lo, hi),
+// a range that starts and ends at a subtree of the root.
+func (t *trainer) walkSubstrings(data []byte, sa, plcp []int32, lo, hi int) *trainCandHeap {
 	k := t.opts.SeedSentencePieceSize
 	maxLen := t.opts.MaxSentencePieceLength
 	maxBytes := 4*maxLen + 3
 	h := &trainCandHeap{data: data, k: k}
 	type frame struct{ depth, lb int32 }
-	stack := []frame{{0, 0}}
-	n := len(sa)
+	stack := []frame{{0, int32(lo)}}
 	emit := func(depth, lb, rb, parent int32) {
 		if depth > int32(maxBytes) {
 			return
@@ -326,9 +372,9 @@ func (t *trainer) topSubstrings(data []byte, sa, plcp []int32) []trainSeedCand {
 		}
 		h.push(trainSeedCand{score, off, d})
 	}
-	for i := 1; i <= n; i++ {
+	for i := lo + 1; i <= hi; i++ {
 		l := int32(0)
-		if i < n {
+		if i < hi {
 			l = plcp[sa[i]]
 		}
 		lb := int32(i - 1)
@@ -343,7 +389,7 @@ func (t *trainer) topSubstrings(data []byte, sa, plcp []int32) []trainSeedCand {
 			stack = append(stack, frame{l, lb})
 		}
 	}
-	return h.items
+	return h
 }
 
 // trainCandHeap keeps the k best candidates; items[0] is the worst kept.

@@ -602,6 +602,42 @@ func TestTrainSeedsMatchNaive(t *testing.T) {
 	if math.Abs(sum-1) > 1e-6 { // scores are float32
 		t.Errorf("seed probabilities sum to %g", sum)
 	}
+
+	// With a cap, the seeds are the best by frequency x length, then text.
+	occ := map[string]int{}
+	for i := range text {
+		for j := i + 1; j < len(text); j++ {
+			if want[string(text[i:j])] {
+				occ[string(text[i:j])]++
+			}
+		}
+	}
+	var ranked []string
+	for s := range want {
+		ranked = append(ranked, s)
+	}
+	score := func(s string) int { return occ[s] * len([]rune(s)) }
+	slices.SortFunc(ranked, func(a, b string) int {
+		if score(a) != score(b) {
+			return score(b) - score(a)
+		}
+		return strings.Compare(a, b)
+	})
+	for _, threads := range []int{1, 2, 3} {
+		tr.opts.SeedSentencePieceSize = 7
+		tr.opts.NumThreads = threads
+		capped, err := tr.seedPieces(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top []string
+		for _, p := range capped[len(tr.required):] {
+			top = append(top, p.piece)
+		}
+		if !slices.Equal(top, ranked[:7]) {
+			t.Errorf("threads=%d: capped seeds %q, want %q", threads, top, ranked[:7])
+		}
+	}
 }
 
 // TestTrainValidPiece covers the piece rules.
