@@ -7,6 +7,10 @@ import "math"
 //	GELU:    out = x * Phi(x) = 0.5*x*(1+erf(x/sqrt2))   (Hugging Face "gelu", exact erf form)
 //	Add:     out = a + b                                  (residual connections)
 //	Accumulate: dst += src                                (gradient of a residual fan-out)
+//
+// AddForward has no backward function of its own: its output gradient
+// passes unchanged to both inputs, so the caller reuses it (and sums two
+// gradient paths into one buffer with Accumulate).
 
 const (
 	invSqrt2   = 0.70710678118654752440
