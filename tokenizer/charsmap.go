@@ -97,7 +97,12 @@ type daKey struct {
 
 // buildDoubleArray builds a darts-clone double array holding keys (distinct,
 // non-empty, without NUL bytes) with values in [0, 2^31).
-func buildDoubleArray(keys []daKey) (doubleArray, error) {
+//
+// With merge set, identical subtrees share their units (a DAWG, as
+// darts-clone builds them): much smaller arrays for tables with many equal
+// values, such as charsmaps. Without it the build is faster; used for the
+// vocabulary, whose values are all distinct.
+func buildDoubleArray(keys []daKey, merge bool) (doubleArray, error) {
 	keys = append([]daKey(nil), keys...)
 	sort.Slice(keys, func(i, j int) bool { return keys[i].key < keys[j].key })
 	for i, k := range keys {
@@ -116,9 +121,14 @@ func buildDoubleArray(keys []daKey) (doubleArray, error) {
 			}
 		}
 	}
-	root := internDAWG(keys, 0, map[string]*daNode{})
-	b := &daBuilder{units: make([]uint32, 256), used: make([]bool, 256), baseUsed: make([]bool, 256)}
-	b.used[0] = true
+	var seen map[string]*daNode
+	if merge {
+		seen = map[string]*daNode{}
+	}
+	root := internDAWG(keys, 0, seen)
+	b := &daBuilder{}
+	b.grow(256)
+	b.markUsed(0)
 	if err := b.place(0, root); err != nil {
 		return nil, err
 	}
@@ -142,7 +152,7 @@ type daNode struct {
 }
 
 // internDAWG builds the node for keys (sorted, sharing their first depth
-// bytes), reusing an identical node from seen.
+// bytes), reusing an identical node from seen (when seen is not nil).
 func internDAWG(keys []daKey, depth int, seen map[string]*daNode) *daNode {
 	n := &daNode{leaf: -1}
 	for i := 0; i < len(keys); {
@@ -160,6 +170,9 @@ func internDAWG(keys []daKey, depth int, seen map[string]*daNode) *daNode {
 		n.children = append(n.children, internDAWG(keys[i:j], depth+1, seen))
 		i = j
 	}
+	if seen == nil {
+		return n
+	}
 	sig := make([]byte, 0, 8+6*len(n.labels))
 	sig = binary.LittleEndian.AppendUint32(sig, uint32(n.leaf))
 	for i, c := range n.labels {
@@ -176,9 +189,9 @@ func internDAWG(keys []daKey, depth int, seen map[string]*daNode) *daNode {
 
 type daBuilder struct {
 	units    []uint32
-	used     []bool // position holds a unit
-	baseUsed []bool // position is the base of some node
-	free     int    // no free position below this
+	used     []bool  // position holds a unit
+	baseUsed []bool  // position is the base of some node
+	next     []int32 // union-find: next[i] leads to the first free position >= i
 }
 
 const daMaxUnits = 1 << 21 // offsets below 2^21 need no shift
@@ -188,7 +201,33 @@ func (b *daBuilder) grow(n int) {
 		b.units = append(b.units, make([]uint32, 256)...)
 		b.used = append(b.used, make([]bool, 256)...)
 		b.baseUsed = append(b.baseUsed, make([]bool, 256)...)
+		for i := len(b.next); i < len(b.units); i++ {
+			b.next = append(b.next, int32(i))
+		}
 	}
+}
+
+// markUsed records that position p holds a unit.
+func (b *daBuilder) markUsed(p uint32) {
+	b.grow(int(p) + 2)
+	b.used[p] = true
+	b.next[p] = int32(p) + 1
+}
+
+// findFree returns the first free position >= i.
+func (b *daBuilder) findFree(i int) int {
+	b.grow(i + 1)
+	root := i
+	for int(b.next[root]) != root {
+		root = int(b.next[root])
+		b.grow(root + 1)
+	}
+	for i != root { // path compression
+		nx := int(b.next[i])
+		b.next[i] = int32(root)
+		i = nx
+	}
+	return root
 }
 
 // place sets the unit at pos (already labelled by its parent) to point at
@@ -204,18 +243,12 @@ func (b *daBuilder) place(pos uint32, node *daNode) error {
 	// Find a base: unused as a base, every child slot free, and the base slot
 	// itself free (it becomes the leaf, or a blocker, so that a NUL byte never
 	// matches an empty unit).
-	for b.free < len(b.used) && b.used[b.free] {
-		b.free++
-	}
 	var base uint32
-	for cand := b.free; ; cand++ {
+	for cand := b.findFree(1); ; cand = b.findFree(cand + 1) {
 		if cand >= daMaxUnits {
 			return fmt.Errorf("double array: more than %d units", daMaxUnits)
 		}
 		b.grow(cand + 256)
-		if b.used[cand] {
-			continue
-		}
 		base = uint32(cand)
 		if len(node.labels) > 0 {
 			base = uint32(cand) ^ uint32(node.labels[0])
@@ -237,14 +270,14 @@ func (b *daBuilder) place(pos uint32, node *daNode) error {
 	node.base = base
 	b.baseUsed[base] = true
 	b.units[pos] = b.units[pos]&(1<<31|1<<8|0xff) | (pos^base)<<10
-	b.used[base] = true
+	b.markUsed(base)
 	if node.leaf >= 0 {
 		b.units[base] = uint32(node.leaf) | 1<<31
 	} else {
 		b.units[base] = 1 << 31 // blocker: a leaf nobody points at
 	}
 	for _, l := range node.labels {
-		b.used[base^uint32(l)] = true
+		b.markUsed(base ^ uint32(l))
 		b.units[base^uint32(l)] = uint32(l)
 	}
 	for i, l := range node.labels {
@@ -370,7 +403,7 @@ func CompileCharsmap(m map[string]string) ([]byte, error) {
 		}
 		keys = append(keys, daKey{key: k, value: off})
 	}
-	da, err := buildDoubleArray(keys)
+	da, err := buildDoubleArray(keys, true)
 	if err != nil {
 		return nil, fmt.Errorf("charsmap: %w", err)
 	}

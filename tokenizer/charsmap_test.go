@@ -8,7 +8,7 @@ import (
 
 func TestDoubleArrayLongestPrefix(t *testing.T) {
 	keys := []daKey{{"a", 1}, {"ab", 2}, {"abc", 3}, {"b", 4}, {"bcd", 5}, {"\xe2\x96\x81", 6}, {"\xe2\x96\x81x", 7}, {"xyz", 8}, {"\xff\x01", 9}}
-	da, err := buildDoubleArray(keys)
+	da, err := buildDoubleArray(keys, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,17 +45,19 @@ func TestDoubleArrayManyKeys(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		keys = append(keys, daKey{fmt.Sprintf("k%dx%d", i%97, i), int32(i)})
 	}
-	da, err := buildDoubleArray(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if v, n := da.longestPrefix(k.key + "!"); v != k.value || n != len(k.key) {
-			t.Fatalf("%q: got %d/%d want %d/%d", k.key, v, n, k.value, len(k.key))
+	for _, merge := range []bool{false, true} {
+		da, err := buildDoubleArray(keys, merge)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(da) > 8*len(keys)*8 {
-		t.Errorf("array of %d units for %d keys", len(da), len(keys))
+		for _, k := range keys {
+			if v, n := da.longestPrefix(k.key + "!"); v != k.value || n != len(k.key) {
+				t.Fatalf("%q: got %d/%d want %d/%d", k.key, v, n, k.value, len(k.key))
+			}
+		}
+		if len(da) > 8*len(keys)*8 {
+			t.Errorf("array of %d units for %d keys", len(da), len(keys))
+		}
 	}
 }
 
@@ -66,7 +68,7 @@ func TestDoubleArrayBadKeys(t *testing.T) {
 		{{"a\x00b", 1}},
 		{{"a", -1}},
 	} {
-		if _, err := buildDoubleArray(keys); err == nil {
+		if _, err := buildDoubleArray(keys, false); err == nil {
 			t.Errorf("%q: no error", keys)
 		}
 	}

@@ -127,7 +127,7 @@ func NewModel(p *ModelProto) (*Model, error) {
 	if m.unkID < 0 {
 		return nil, fmt.Errorf("no UNKNOWN piece: expected one (e.g. <unk>)")
 	}
-	trie, err := buildDoubleArray(keys)
+	trie, err := buildDoubleArray(keys, false)
 	if err != nil {
 		return nil, fmt.Errorf("vocabulary trie: %w", err)
 	}

@@ -59,7 +59,7 @@ func NewNormalizer(spec *NormalizerSpec, userDefined []string, treatWhitespaceAs
 			seen[s] = true
 			keys = append(keys, daKey{key: s, value: 0})
 		}
-		da, err := buildDoubleArray(keys)
+		da, err := buildDoubleArray(keys, false)
 		if err != nil {
 			return nil, fmt.Errorf("normalizer: user-defined symbols: %w", err)
 		}
