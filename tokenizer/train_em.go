@@ -250,47 +250,48 @@ func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64, unk
 	objs := make([]float64, threads)
 	trainParallelStrided(threads, func(part int) {
 		exp := make([]float64, len(scores))
-		var alpha, beta, am, as []float64
+		var am, ax, bm, bx []float64
 		var obj float64
 		for i := part; i < len(c.words); i += threads {
 			es := c.edges[c.edgeOff[i]:c.edgeOff[i+1]]
 			n := int(c.nchars[i])
-			// Forward: alpha[p] = log of the summed probability of all
-			// segmentations of the first p characters. Contributions to
-			// alpha[end] are summed as max (am) and scaled sum (as), so
-			// that each edge costs one exp; alpha[s] is final when the
-			// first edge starting at s comes (edges are ordered by start).
-			alpha = trainResetInf(alpha, n+1)
+			// Forward and backward sums over the lattice, each kept as a
+			// pair (m, x) standing for exp(m) * x, with m the largest
+			// term's log and x >= 1: one exp per edge and no log.
+			// alpha(p) sums the segmentations of the first p characters,
+			// beta(p) those of the characters from p on.
 			am = trainResetInf(am, n+1)
-			as = trainResetZero(as, n+1)
-			alpha[0] = 0
+			ax = trainResetZero(ax, n+1)
+			am[0], ax[0] = 0, 1
 			cur := 0
 			for _, e := range es {
-				if s := int(e.start); s != cur {
-					alpha[s] = am[s] + math.Log(as[s])
-					cur = s
+				st := int(e.start)
+				if st != cur {
+					if ax[st] > 1e150 {
+						am[st] += math.Log(ax[st])
+						ax[st] = 1
+					}
+					cur = st
 				}
 				sc := unkScore
 				if e.id >= 0 {
 					sc = scores[e.id]
 				}
-				v := alpha[e.start] + sc
+				v := am[st] + sc
 				if m := am[e.end]; v <= m {
-					as[e.end] += math.Exp(v - m)
+					ax[e.end] += ax[st] * math.Exp(v-m)
 				} else {
-					as[e.end] = as[e.end]*math.Exp(m-v) + 1
+					ax[e.end] = ax[e.end]*math.Exp(m-v) + ax[st]
 					am[e.end] = v
 				}
 			}
-			alpha[n] = am[n] + math.Log(as[n])
-			// Backward: beta[p] for the characters from p on, one group of
-			// edges with the same start at a time, from the end.
-			beta = trainResetInf(beta, n+1)
-			beta[n] = 0
+			bm = trainResetInf(bm, n+1)
+			bx = trainResetZero(bx, n+1)
+			bm[n], bx[n] = 0, 1
 			for hi := len(es); hi > 0; {
-				s := es[hi-1].start
+				st := es[hi-1].start
 				lo := hi - 1
-				for lo > 0 && es[lo-1].start == s {
+				for lo > 0 && es[lo-1].start == st {
 					lo--
 				}
 				m := math.Inf(-1)
@@ -299,27 +300,37 @@ func (c *trainCorpus) eStep(threads int, scores []float64, unkScore float64, unk
 					if e.id >= 0 {
 						sc = scores[e.id]
 					}
-					m = max(m, sc+beta[e.end])
+					m = max(m, sc+bm[e.end])
 				}
-				var sum float64
+				var x float64
 				for _, e := range es[lo:hi] {
 					sc := unkScore
 					if e.id >= 0 {
 						sc = scores[e.id]
 					}
-					sum += math.Exp(sc + beta[e.end] - m)
+					x += bx[e.end] * math.Exp(sc+bm[e.end]-m)
 				}
-				beta[s] = m + math.Log(sum)
+				if x > 1e150 {
+					m += math.Log(x)
+					x = 1
+				}
+				bm[st], bx[st] = m, x
 				hi = lo
 			}
-			z := alpha[n]
+			zm, zx := am[n], ax[n]
+			z := zm + math.Log(zx)
 			f := c.freq[i]
 			for _, e := range es {
-				if e.id >= 0 {
-					exp[e.id] += f * math.Exp(alpha[e.start]+scores[e.id]+beta[e.end]-z)
+				id := e.id
+				sc := unkScore
+				if id >= 0 {
+					sc = scores[id]
 				} else if unkTo >= 0 {
-					exp[unkTo] += f * math.Exp(alpha[e.start]+unkScore+beta[e.end]-z)
+					id = unkTo
+				} else {
+					continue
 				}
+				exp[id] += f * ax[e.start] * bx[e.end] / zx * math.Exp(am[e.start]+sc+bm[e.end]-zm)
 			}
 			obj -= f * z
 		}

@@ -879,6 +879,19 @@ func TestTrainEStepAndViterbiBruteForce(t *testing.T) {
 			t.Errorf("objective %.12f, want %.12f", obj, wantObj)
 		}
 	}
+	// A 3000-character word has about 10^795 segmentations into a, aa and
+	// aaa: the sums must be rescaled, not overflow. Every segmentation
+	// covers each character once, so the expected counts times the piece
+	// lengths sum to the length.
+	long := &trainCorpus{words: []string{strings.Repeat("a", 3000)}, freq: []float64{2}, total: 2}
+	lp := []trainPiece{{"a", -0.1}, {"aa", -0.3}, {"aaa", -0.2}}
+	long.buildEdges(1, lp, 16)
+	ex, lobj := long.eStep(2, []float64{-0.1, -0.3, -0.2}, -20, -1)
+	covered := ex[0] + 2*ex[1] + 3*ex[2]
+	if math.IsNaN(lobj) || math.IsInf(lobj, 0) || math.Abs(covered-6000) > 1e-6 {
+		t.Errorf("long word: expected counts %v (cover %g, want 6000), objective %g", ex, covered, lobj)
+	}
+
 	// Viterbi of "▁abab": ▁ab(-3.1) + ab(-1.9) = -5.0 beats the others.
 	es := c.edges[c.edgeOff[0]:c.edgeOff[1]]
 	n := int(c.nchars[0])
