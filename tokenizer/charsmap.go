@@ -336,8 +336,8 @@ func (c *Charsmap) lookup(s string) (repl []byte, n int, ok bool) {
 	return r[:end], n, true
 }
 
-// Entries returns every (source, replacement) pair of the mapping, sorted by
-// source. It walks the whole double array; used by tests and tools.
+// Entries returns every (source, replacement) pair of the mapping. It walks
+// the whole double array; used by tests and tools.
 func (c *Charsmap) Entries() map[string]string {
 	out := map[string]string{}
 	if len(c.trie) == 0 {
