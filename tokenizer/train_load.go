@@ -39,7 +39,9 @@ func (t *trainer) load(ctx context.Context) error {
 		t.stats.SkippedLong, t.stats.SkippedInvalid)
 	t.sentences = t.normalizeAll(raw)
 	if len(t.sentences) == 0 {
-		return fmt.Errorf("%s: %w (no non-empty line after normalisation)", strings.Join(t.opts.Inputs, ","), ErrEmptyCorpus)
+		return fmt.Errorf("%s: %w: no non-empty line after normalisation (%d lines read; skipped: %d longer than %d bytes, %d invalid UTF-8, %d with U+2585)",
+			strings.Join(t.opts.Inputs, ","), ErrEmptyCorpus, t.stats.Lines, t.stats.SkippedLong, t.opts.MaxSentenceLength,
+			t.stats.SkippedInvalid, t.stats.SkippedReserved)
 	}
 	t.stats.Sentences = len(t.sentences)
 	if err := ctx.Err(); err != nil {

@@ -387,7 +387,8 @@ func TestTrainErrors(t *testing.T) {
 	}{
 		{"invalid utf-8", func(o *TrainOptions) { o.Inputs = []string{bad} }, nil,
 			[]string{bad, "byte 26", "line 2", "invalid UTF-8"}},
-		{"empty corpus", func(o *TrainOptions) { o.Inputs = []string{empty} }, ErrEmptyCorpus, []string{empty}},
+		{"empty corpus", func(o *TrainOptions) { o.Inputs = []string{empty} }, ErrEmptyCorpus, []string{empty, "2 lines read"}},
+		{"all lines too long", func(o *TrainOptions) { o.MaxSentenceLength = 10 }, ErrEmptyCorpus, []string{"longer than 10 bytes"}},
 		{"missing file", func(o *TrainOptions) { o.Inputs = []string{filepath.Join(dir, "nope.txt")} }, os.ErrNotExist, []string{"nope.txt"}},
 		{"vocab too large", func(o *TrainOptions) { o.VocabSize = 20000 }, ErrVocabTooLarge, []string{"at most 51", "--vocab_size <= 51"}},
 		{"vocab below alphabet", func(o *TrainOptions) { o.VocabSize = 60 }, ErrVocabTooLarge, []string{"78 required characters"}},
