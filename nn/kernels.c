@@ -53,8 +53,9 @@ static inline float erf_small(float z) {
 	return p * z + 1.1283791666e+00f;
 }
 
-// erfc(a) for a >= 1 (any a >= 0 gives a finite value).
-static inline float erfc_large(float a) {
+// erfc(a) for a >= 1 (any a >= 0 gives a finite value), given e =
+// exp(-a*a), which GELU's backward shares with the normal density.
+static inline float erfc_large_e(float a, float e) {
 	float t = 1.0f / (1.0f + 0.5f * a);
 	float q = -4.5456493404e-02f;
 	q = q * t + 2.4449562905e-01f;
@@ -65,19 +66,25 @@ static inline float erfc_large(float a) {
 	q = q * t + 2.4271356064e-01f;
 	q = q * t + 2.8245933364e-01f;
 	q = q * t + 2.8208089311e-01f;
-	return t * q * f_exp(-a * a);
+	return t * q * e;
 }
 
-// Standard normal CDF, both branches computed and selected (vectorisable).
-static inline float norm_cdf(float x) {
+static inline float erfc_large(float a) { return erfc_large_e(a, f_exp(-a * a)); }
+
+// Standard normal CDF given e = exp(-x*x/2), both branches computed and
+// selected (vectorisable). The erfc branch is only selected where |x| >=
+// sqrt2, so its argument clamp never changes a selected value.
+static inline float norm_cdf_e(float x, float e) {
 	const float s = 0.70710678118654752440f;
 	float xs = x * s;
 	float a = fabsf(xs);
 	float small = 0.5f + 0.5f * xs * erf_small(a * a);
-	float e = 0.5f * erfc_large(a < 1.0f ? 1.0f : a);
-	float large = x < 0.0f ? e : 1.0f - e;
+	float h = 0.5f * erfc_large_e(a < 1.0f ? 1.0f : a, e);
+	float large = x < 0.0f ? h : 1.0f - h;
 	return a < 1.0f ? small : large;
 }
+
+static inline float norm_cdf(float x) { return norm_cdf_e(x, f_exp(-0.5f * x * x)); }
 
 // erf(x), for the accuracy tests (the GELU uses norm_cdf directly).
 static inline float f_erf(float x) {
@@ -125,9 +132,11 @@ CLONES void lethe_gelu_fwd(float *out, const float *x, long n) {
 		out[i] = x[i] * norm_cdf(x[i]);
 }
 
+// gelu'(v) = Phi(v) + v*phi(v), with one exp shared by both terms.
 static inline float gelu_grad(float v) {
 	const float c = 0.39894228040143267794f;
-	return norm_cdf(v) + v * c * f_exp(-0.5f * v * v);
+	float e = f_exp(-0.5f * v * v);
+	return norm_cdf_e(v, e) + v * c * e;
 }
 
 CLONES void lethe_gelu_bwd(float *dinp, const float *x, const float *dout, long n) {
