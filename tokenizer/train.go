@@ -177,7 +177,7 @@ var ErrVocabTooLarge = errors.New("vocabulary size too large for the corpus")
 // SentencePiece's unigram trainer does: sentences are read (sampled when
 // InputSentenceSize > 0), normalised, reduced to the characters that reach
 // CharacterCoverage, seeded with the most frequent substrings of a suffix
-// array, then refined by EM with a trainDigamma (Bayesian) M-step and pruned by
+// array, then refined by EM with a digamma (Bayesian) M-step and pruned by
 // the loss of likelihood each piece's removal causes, until VocabSize pieces
 // remain. The model has the RoBERTa special pieces first (see
 // trainMetaPieces).

@@ -18,7 +18,7 @@ const trainUnkPenalty = 10.0
 // the M-step.
 const trainExpectedFreqThreshold = 0.5
 
-// trainEdge is a lattice trainEdge of a word: the piece id covering characters
+// trainEdge is a lattice edge of a word: the piece id covering characters
 // [start, end), or -1 for <unk> over one character.
 type trainEdge struct {
 	start, end uint16
@@ -185,8 +185,8 @@ func (c *trainCorpus) buildEdges(threads int, pieces []trainPiece, maxChars int)
 }
 
 // remap renumbers the edges after a vocabulary change: newID[old] is the
-// new id or -1 for a removed piece. An trainEdge of a removed one-character piece
-// becomes an <unk> trainEdge; other edges of removed pieces are dropped.
+// new id or -1 for a removed piece. An edge of a removed one-character piece
+// becomes an <unk> edge; other edges of removed pieces are dropped.
 func (c *trainCorpus) remap(newID []int32) {
 	w := 0
 	off := 0
@@ -366,8 +366,8 @@ func trainResetInf(a []float64, n int) []float64 {
 	return a
 }
 
-// trainViterbi returns the best segmentation of a lattice as trainEdge indices into
-// es (in order), skipping the trainEdge numbered skip (-1: none), and its score;
+// trainViterbi returns the best segmentation of a lattice as edge indices into
+// es (in order), skipping the edge numbered skip (-1: none), and its score;
 // ok is false when no path exists.
 func trainViterbi(es []trainEdge, n int, scores []float64, unkScore float64, skip int, best []float64, back []int32) (path []int32, score float64, ok bool) {
 	for i := 0; i <= n; i++ {
@@ -401,7 +401,7 @@ func trainViterbi(es []trainEdge, n int, scores []float64, unkScore float64, ski
 }
 
 // mStep keeps the pieces whose expected count reaches the threshold and
-// scores them trainDigamma(count) - trainDigamma(total), the Bayesian (variational)
+// scores them digamma(count) - digamma(total), the Bayesian (variational)
 // M-step of SentencePiece, which acts as a sparse prior.
 func mStep(pieces []trainPiece, expected []float64) ([]trainPiece, []int32) {
 	newID := make([]int32, len(pieces))
