@@ -33,7 +33,6 @@ type Model struct {
 	byteFallback       bool
 	byteIDs            [256]int32 // id of <0xXX>, or unkID
 	unkSurface         string
-	treatWSAsSuffix    bool
 	decDummyPrefix     bool // normalizer_spec.add_dummy_prefix, for decoding
 	decRemoveExtra     bool // normalizer_spec.remove_extra_whitespaces, for decoding
 
@@ -82,8 +81,7 @@ func NewModel(p *ModelProto) (*Model, error) {
 		unkSurface: ts.UnkSurface,
 		maskID:     -1,
 
-		byteFallback:    ts.ByteFallback,
-		treatWSAsSuffix: ts.TreatWhitespaceAsSuffix,
+		byteFallback: ts.ByteFallback,
 	}
 	var keys []daKey
 	var userDefined []string
@@ -336,8 +334,9 @@ func (m *Model) viterbi(s *encodeScratch) {
 				if e.kind == searchUnused {
 					continue
 				}
-				// A user-defined piece gets a bonus that makes it win.
-				score = float64(length)*float64(m.maxScore) - 0.1
+				// A user-defined piece gets a bonus that makes it win; the
+				// product is a float32 one, as in spm (size_t * float).
+				score = float64(float32(length)*m.maxScore) - 0.1
 			}
 			cand := score + float64(here)
 			tn := &best[end]
