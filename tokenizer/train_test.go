@@ -72,24 +72,25 @@ func spmEncode(t testing.TB, model, input string) []string {
 	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 }
 
-// testNormalizerSpec returns the normalizer spec for a rule name. Until the
-// package has its own charsmap builder for every rule, nmt_nfkc is taken
-// from a model spm_train wrote (cached per test binary in dir).
-func testNormalizerSpec(t testing.TB, name, dir string) *NormalizerSpec {
+// pythonEncode encodes input with Debian's python3-sentencepiece (pieces
+// joined by spaces, one line per line), which must load Lethe's model.
+func pythonEncode(t testing.TB, model, input string) []string {
 	t.Helper()
-	if name == "identity" {
-		return NewNormalizerSpec("identity", nil)
-	}
-	model := filepath.Join(dir, "norm-"+name+".model")
-	if _, err := os.Stat(model); err != nil {
-		spmTrain(t, "testdata/en.train.txt", strings.TrimSuffix(model, ".model"), 200,
-			"--normalization_rule_name="+name, "--character_coverage=1.0")
-	}
-	m, err := ReadModelProto(model)
+	const script = `
+import sys, sentencepiece as spm
+sp = spm.SentencePieceProcessor(model_file=sys.argv[1])
+with open(sys.argv[2], encoding="utf-8") as f:
+    for line in f:
+        print(" ".join(sp.encode(line.rstrip("\n"), out_type=str)))
+`
+	cmd := exec.Command("/usr/bin/python3", "-c", script, model, input)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("python3 sentencepiece (install Debian's python3-sentencepiece): %v\n%s", err, stderr.String())
 	}
-	return m.NormalizerSpec
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 }
 
 // trainTestModel trains a Lethe model on testdata/LANG.train.txt and writes
@@ -233,6 +234,10 @@ func TestTrainSpmEncodeInterop(t *testing.T) {
 			t.Logf("%s: %d/%d held-out lines identical (%.2f%%)", tc.lang, same, len(raw), 100*float64(same)/float64(len(raw)))
 			if same != len(raw) {
 				t.Errorf("%d of %d lines differ", len(raw)-same, len(raw))
+			}
+			py := pythonEncode(t, model, test)
+			if !slices.Equal(py, spm) {
+				t.Errorf("the sentencepiece Python module encodes the held-out text differently from spm_encode")
 			}
 		})
 	}
