@@ -202,6 +202,7 @@ func Train(ctx context.Context, opts TrainOptions) (*ModelProto, *TrainStats, er
 	if err := t.load(ctx); err != nil {
 		return nil, t.stats, fmt.Errorf("tokenizer: train: %w", err)
 	}
+	t.words, t.wordFreq = trainSplitWords(t.sentences)
 	seeds, err := t.seedPieces(ctx)
 	if err != nil {
 		return nil, t.stats, fmt.Errorf("tokenizer: train: %w", err)
@@ -310,7 +311,9 @@ type trainer struct {
 	start time.Time
 	stats *TrainStats
 
-	sentences []string       // normalised, rare characters replaced by U+2585
+	sentences []string       // normalised, rare characters replaced by U+2585; dropped once the suffix array's text is built
+	words     []string       // distinct words of the sentences, for EM
+	wordFreq  []float64      // their counts
 	required  map[rune]int64 // required characters and their counts
 	script    trainScriptTable
 }

@@ -38,19 +38,20 @@ type trainCorpus struct {
 }
 
 // trainSplitWords counts the words of the sentences: each U+2581 starts a word.
-// Words are ordered by count, highest first, then by text.
+// Words are ordered by count, highest first, then by text. They are copies,
+// so that the sentences can be freed.
 func trainSplitWords(sentences []string) ([]string, []float64) {
 	counts := map[string]int64{}
 	for _, s := range sentences {
 		start := 0
 		for i, r := range s {
 			if r == trainWSChar && i > start {
-				counts[s[start:i]]++
+				countWord(counts, s[start:i])
 				start = i
 			}
 		}
 		if start < len(s) {
-			counts[s[start:]]++
+			countWord(counts, s[start:])
 		}
 	}
 	words := make([]string, 0, len(counts))
@@ -71,6 +72,14 @@ func trainSplitWords(sentences []string) ([]string, []float64) {
 		freq[i] = float64(counts[w])
 	}
 	return words, freq
+}
+
+func countWord(counts map[string]int64, w string) {
+	if _, ok := counts[w]; ok {
+		counts[w]++
+	} else {
+		counts[strings.Clone(w)] = 1
+	}
 }
 
 // trainMatcher finds the pieces that are prefixes of a string, by
@@ -628,8 +637,8 @@ func (t *trainer) prune(ctx context.Context, c *trainCorpus, pieces []trainPiece
 func (t *trainer) runEM(ctx context.Context, seeds []trainPiece) ([]trainPiece, error) {
 	threads := t.opts.NumThreads
 	c := &trainCorpus{}
-	c.words, c.freq = trainSplitWords(t.sentences)
-	t.sentences = nil
+	c.words, c.freq = t.words, t.wordFreq
+	t.words, t.wordFreq = nil, nil
 	for _, f := range c.freq {
 		c.total += f
 	}

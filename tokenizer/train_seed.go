@@ -149,6 +149,7 @@ func (t *trainer) seedPieces(ctx context.Context) ([]trainPiece, error) {
 	for r, n := range t.required {
 		chars[string(r)] = n
 	}
+	t.sentences = nil
 	t.progress("seed", "suffix array over %d bytes", len(data))
 	sa, err := trainSuffixArray(data)
 	if err != nil {

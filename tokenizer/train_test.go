@@ -632,6 +632,7 @@ func TestTrainSeedsMatchNaive(t *testing.T) {
 	for _, threads := range []int{1, 2, 3} {
 		tr.opts.SeedSentencePieceSize = 7
 		tr.opts.NumThreads = threads
+		tr.sentences = sentences // seedPieces drops them
 		capped, err := tr.seedPieces(context.Background())
 		if err != nil {
 			t.Fatal(err)
