@@ -44,6 +44,38 @@ func randSlice(r *rand.Rand, n int) []float64 {
 	return x
 }
 
+// sgemmKernels lists the float32 kernels this machine can run: OpenBLAS
+// always, the package's AVX-512 kernel where the CPU supports it.
+func sgemmKernels() []bool {
+	if ownSgemmAvailable() {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+func kernelName(own bool) string {
+	if own {
+		return "lethe-avx512"
+	}
+	return "openblas"
+}
+
+// gemm32 is Gemm for float32 with the kernel chosen by the caller.
+func gemm32(own, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	check("A", a, ar, ac, lda)
+	check("B", b, br, bc, ldb)
+	check("C", c, m, n, ldc)
+	sgemm(own, transA, transB, m, n, k, alpha, ptr(a), lda, ptr(b), ldb, beta, ptr(c), ldc)
+}
+
 func TestGemmMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	tests := []struct {
@@ -58,6 +90,13 @@ func TestGemmMatchesNaive(t *testing.T) {
 		{true, true, 5, 5, 5, 2, 1, 0.25},
 		{false, false, 33, 17, 65, 0, 1, 1},
 		{false, true, 4, 6, 0, 0, 1, 2}, // k=0 scales C by beta
+		{false, false, 13, 33, 7, 1, 1, 0},
+		// Past the AVX-512 kernel's blocks (MC=144, KC=256, NC=2048) and
+		// register tile (12 x 32), in every layout.
+		{false, true, 300, 2100, 600, 3, 0.5, 0.25},
+		{true, false, 157, 45, 520, 0, 1, 1},
+		{false, false, 145, 33, 257, 1, 2, 0},
+		{true, true, 25, 97, 300, 2, 1, -1},
 	}
 	for _, tc := range tests {
 		ar, ac := tc.m, tc.k
@@ -81,11 +120,13 @@ func TestGemmMatchesNaive(t *testing.T) {
 				t.Fatalf("%+v: float64 c[%d]=%v want %v", tc, i, got[i], want[i])
 			}
 		}
-		a32, b32, c32 := to32(a), to32(b), to32(c)
-		Gemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.bt), c32, ldc)
-		for i := range want {
-			if math.Abs(float64(c32[i])-want[i]) > 1e-4*(1+math.Abs(want[i]))*math.Sqrt(float64(tc.k+1)) {
-				t.Fatalf("%+v: float32 c[%d]=%v want %v", tc, i, c32[i], want[i])
+		for _, own := range sgemmKernels() {
+			a32, b32, c32 := to32(a), to32(b), to32(c)
+			gemm32(own, tc.ta, tc.tb, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.bt), c32, ldc)
+			for i := range want {
+				if math.Abs(float64(c32[i])-want[i]) > 1e-5*(1+math.Abs(want[i]))*math.Sqrt(float64(tc.k+1)) {
+					t.Fatalf("%+v: float32 %s c[%d]=%v want %v", tc, kernelName(own), i, c32[i], want[i])
+				}
 			}
 		}
 	}
@@ -105,6 +146,46 @@ func to64(x []float32) []float64 {
 		y[i] = float64(v)
 	}
 	return y
+}
+
+// TestGemmBetaZeroIgnoresC checks that with beta = 0 a NaN already in C
+// does not reach the result, for every kernel and for float64.
+func TestGemmBetaZeroIgnoresC(t *testing.T) {
+	a := []float32{1, 2, 3, 4, 5, 6}
+	b := []float32{1, 0, 0, 1, 1, 1}
+	want := []float32{4, 5, 10, 11} // [1 2 3; 4 5 6] @ [1 0; 0 1; 1 1]
+	for _, own := range sgemmKernels() {
+		for _, k := range []int{3, 0} {
+			c := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.NaN()), 7}
+			gemm32(own, false, false, 2, 2, k, 1, a, 3, b, 2, 0, c, 2)
+			for i := range c {
+				w := want[i]
+				if k == 0 {
+					w = 0
+				}
+				if c[i] != w {
+					t.Errorf("%s k=%d: c=%v, want %v", kernelName(own), k, c, w)
+					break
+				}
+			}
+		}
+	}
+	c64 := []float64{math.NaN(), 1, 1, 1}
+	Gemm(false, false, 2, 2, 3, 1, []float64{1, 2, 3, 4, 5, 6}, 3, []float64{1, 0, 0, 1, 1, 1}, 2, 0, c64, 2)
+	if c64[0] != 4 {
+		t.Errorf("float64: c[0]=%v, want 4", c64[0])
+	}
+}
+
+func TestSgemmKernel(t *testing.T) {
+	name := SgemmKernel()
+	t.Logf("float32 GEMM kernel: %s (AVX-512 kernel available: %v)", name, ownSgemmAvailable())
+	if ownSgemmAvailable() && os.Getenv("LETHE_SGEMM") != "openblas" && name != "lethe-avx512" {
+		t.Errorf("kernel %s, want lethe-avx512 on this CPU", name)
+	}
+	if !ownSgemmAvailable() && !strings.HasPrefix(name, "openblas-") {
+		t.Errorf("kernel %s on a CPU without AVX-512", name)
+	}
 }
 
 func TestGemmPanicsOnShortSlice(t *testing.T) {
@@ -142,36 +223,39 @@ func TestGemmPanicsOnShortSlice(t *testing.T) {
 func TestGemmConcurrent(t *testing.T) {
 	SetThreads(1)
 	r := rand.New(rand.NewPCG(3, 4))
-	m, n, k := 256, 96, 80
+	m, n, k := 256, 96, 300 // k spans two of the AVX-512 kernel's KC blocks
 	a32, b32 := to32(randSlice(r, m*k)), to32(randSlice(r, n*k))
-	const g = 8
-	// want: the same row blocks computed one after another, so the result
-	// must match bit for bit; it is itself checked against float64.
-	want := make([]float32, m*n)
-	for w := 0; w < g; w++ {
-		lo, hi := w*m/g, (w+1)*m/g
-		Gemm(false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, want[lo*n:], n)
-	}
 	ref := make([]float64, m*n)
 	naive(false, true, m, n, k, 1, to64(a32), k, to64(b32), k, 0, ref, n)
-	for i := range ref {
-		if math.Abs(float64(want[i])-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
-			t.Fatalf("sequential blocks: c[%d]=%v want %v", i, want[i], ref[i])
-		}
-	}
-	for rep := 0; rep < 20; rep++ {
-		got := make([]float32, m*n)
-		var wg sync.WaitGroup
+	const g = 8
+	for _, own := range sgemmKernels() {
+		// want: the same row blocks computed one after another, so the
+		// result must match bit for bit; it is itself checked against
+		// float64.
+		want := make([]float32, m*n)
 		for w := 0; w < g; w++ {
 			lo, hi := w*m/g, (w+1)*m/g
-			wg.Go(func() {
-				Gemm(false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, got[lo*n:], n)
-			})
+			gemm32(own, false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, want[lo*n:], n)
 		}
-		wg.Wait()
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("rep %d: c[%d]=%v want %v", rep, i, got[i], want[i])
+		for i := range ref {
+			if math.Abs(float64(want[i])-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
+				t.Fatalf("%s sequential blocks: c[%d]=%v want %v", kernelName(own), i, want[i], ref[i])
+			}
+		}
+		for rep := 0; rep < 20; rep++ {
+			got := make([]float32, m*n)
+			var wg sync.WaitGroup
+			for w := 0; w < g; w++ {
+				lo, hi := w*m/g, (w+1)*m/g
+				wg.Go(func() {
+					gemm32(own, false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, got[lo*n:], n)
+				})
+			}
+			wg.Wait()
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s rep %d: c[%d]=%v want %v", kernelName(own), rep, i, got[i], want[i])
+				}
 			}
 		}
 	}
@@ -282,7 +366,7 @@ func BenchmarkSgemm1(b *testing.B) {
 // gradient (NN) and weight gradient (TN, split over output features), the
 // fused QKV forward and one attention head's scores.
 func BenchmarkSgemmShapes(b *testing.B) {
-	b.Logf("OpenBLAS core: %s", CoreName())
+	b.Logf("OpenBLAS core: %s; Gemm uses %s", CoreName(), SgemmKernel())
 	type sh struct {
 		name    string
 		ta, tb  bool
@@ -295,22 +379,25 @@ func BenchmarkSgemmShapes(b *testing.B) {
 		{"bwdw_TN_128x256x4096", true, false, 128, 256, 4096},
 		{"fwdqkv_NT_2048x768x256", false, true, 2048, 768, 256},
 		{"attn_NT_128x128x64", false, true, 128, 128, 64},
+		{"lmhead_NT_307x8000x256", false, true, 307, 8000, 256},
 	} {
-		b.Run(s.name, func(b *testing.B) {
-			lda := s.k
-			if s.ta {
-				lda = s.m
-			}
-			ldb := s.n
-			if s.tb {
-				ldb = s.k
-			}
-			a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
-			start := time.Now()
-			for b.Loop() {
-				Gemm(s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
-			}
-			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOPS")
-		})
+		for _, own := range sgemmKernels() {
+			b.Run(s.name+"/"+kernelName(own), func(b *testing.B) {
+				lda := s.k
+				if s.ta {
+					lda = s.m
+				}
+				ldb := s.n
+				if s.tb {
+					ldb = s.k
+				}
+				a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
+				start := time.Now()
+				for b.Loop() {
+					gemm32(own, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOPS")
+			})
+		}
 	}
 }

@@ -1,0 +1,206 @@
+// Row-major single-precision GEMM with an AVX-512 micro-kernel, in the
+// Goto/BLIS layout: op(B) is packed in KC x NC panels of NR-column strips,
+// op(A) in MC x KC blocks of MR-row strips, and a 12 x 32 register tile
+// (24 zmm accumulators) runs over each pair of strips. Written with GCC
+// vector extensions in functions compiled for x86-64-v4; lethe_sgemm uses it
+// only where the CPU supports that level, and OpenBLAS otherwise.
+#include "sgemm.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_OWN_SGEMM 1
+#else
+#define HAVE_OWN_SGEMM 0
+#endif
+
+#if HAVE_OWN_SGEMM
+
+#define MR 12
+#define NR 32
+#define KC 256
+#define MC 144
+#define NC 2048
+
+typedef float v16 __attribute__((vector_size(64)));
+
+#define TGT __attribute__((target("arch=x86-64-v4")))
+
+// pack_a packs rows [i0,i0+mc) x cols [p0,p0+kc) of op(A) into MR-row strips:
+// dst[s][p][r] = op(A)(i0+s*MR+r, p0+p), zero-padded past m.
+TGT static void pack_a(float *dst, const float *a, long lda, int trans, long i0, long mc, long p0, long kc) {
+	for (long s = 0; s < mc; s += MR) {
+		long rows = mc - s < MR ? mc - s : MR;
+		if (!trans) {
+			for (long r = 0; r < rows; r++) {
+				const float *src = a + (i0 + s + r) * lda + p0;
+				for (long p = 0; p < kc; p++)
+					dst[p * MR + r] = src[p];
+			}
+		} else {
+			for (long p = 0; p < kc; p++) {
+				const float *src = a + (p0 + p) * lda + i0 + s;
+				for (long r = 0; r < rows; r++)
+					dst[p * MR + r] = src[r];
+			}
+		}
+		for (long r = rows; r < MR; r++)
+			for (long p = 0; p < kc; p++)
+				dst[p * MR + r] = 0;
+		dst += kc * MR;
+	}
+}
+
+// pack_b packs rows [p0,p0+kc) x cols [j0,j0+nc) of op(B) into NR-column
+// strips: dst[s][p][c] = op(B)(p0+p, j0+s*NR+c), zero-padded past n.
+TGT static void pack_b(float *dst, const float *b, long ldb, int trans, long p0, long kc, long j0, long nc) {
+	for (long s = 0; s < nc; s += NR) {
+		long cols = nc - s < NR ? nc - s : NR;
+		if (!trans) {
+			for (long p = 0; p < kc; p++) {
+				const float *src = b + (p0 + p) * ldb + j0 + s;
+				float *d = dst + p * NR;
+				if (cols == NR)
+					memcpy(d, src, NR * sizeof(float));
+				else {
+					for (long c = 0; c < cols; c++)
+						d[c] = src[c];
+					for (long c = cols; c < NR; c++)
+						d[c] = 0;
+				}
+			}
+		} else {
+			for (long c = 0; c < cols; c++) {
+				const float *src = b + (j0 + s + c) * ldb + p0;
+				for (long p = 0; p < kc; p++)
+					dst[p * NR + c] = src[p];
+			}
+			for (long c = cols; c < NR; c++)
+				for (long p = 0; p < kc; p++)
+					dst[p * NR + c] = 0;
+		}
+		dst += kc * NR;
+	}
+}
+
+// kernel computes the MR x NR tile acc = Ap * Bp over kc and writes
+// C = alpha*acc + beta*C for the valid mr x nr part (beta == 0: C not read).
+TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long ldc, float alpha, float beta, long mr, long nr) {
+	v16 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+	v16 c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0}, c60 = {0}, c61 = {0}, c70 = {0}, c71 = {0};
+	v16 c80 = {0}, c81 = {0}, c90 = {0}, c91 = {0}, ca0 = {0}, ca1 = {0}, cb0 = {0}, cb1 = {0};
+	for (long p = 0; p < kc; p++) {
+		v16 b0, b1;
+		memcpy(&b0, bp, 64);
+		memcpy(&b1, bp + 16, 64);
+		bp += NR;
+#define ROW(r, x0, x1)                                                                                    \
+	{                                                                                                      \
+		v16 av = (v16){0} + ap[r];                                                                         \
+		x0 += av * b0;                                                                                     \
+		x1 += av * b1;                                                                                     \
+	}
+		ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
+		ROW(4, c40, c41) ROW(5, c50, c51) ROW(6, c60, c61) ROW(7, c70, c71)
+		ROW(8, c80, c81) ROW(9, c90, c91) ROW(10, ca0, ca1) ROW(11, cb0, cb1)
+#undef ROW
+		ap += MR;
+	}
+	float tile[MR * NR] __attribute__((aligned(64)));
+	v16 *t = (v16 *)tile;
+	t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21;
+	t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
+	t[12] = c60; t[13] = c61; t[14] = c70; t[15] = c71; t[16] = c80; t[17] = c81;
+	t[18] = c90; t[19] = c91; t[20] = ca0; t[21] = ca1; t[22] = cb0; t[23] = cb1;
+	for (long r = 0; r < mr; r++) {
+		float *cr = c + r * ldc;
+		const float *tr = tile + r * NR;
+		if (beta == 0)
+			for (long j = 0; j < nr; j++)
+				cr[j] = alpha * tr[j];
+		else
+			for (long j = 0; j < nr; j++)
+				cr[j] = alpha * tr[j] + beta * cr[j];
+	}
+}
+
+// sgemm_avx512 is C = alpha*op(A)*op(B) + beta*C, row-major. work must hold
+// WORK_FLOATS floats.
+#define WORK_FLOATS (MC * KC + KC * NC)
+TGT static void sgemm_avx512(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                             const float *b, long ldb, float beta, float *c, long ldc, float *work) {
+	float *ap = work, *bpk = work + MC * KC;
+	if (k == 0) {
+		for (long i = 0; i < m; i++)
+			for (long j = 0; j < n; j++)
+				c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+		return;
+	}
+	for (long j0 = 0; j0 < n; j0 += NC) {
+		long nc = n - j0 < NC ? n - j0 : NC;
+		for (long p0 = 0; p0 < k; p0 += KC) {
+			long kc = k - p0 < KC ? k - p0 : KC;
+			float bt = p0 == 0 ? beta : 1.0f;
+			pack_b(bpk, b, ldb, transB, p0, kc, j0, nc);
+			for (long i0 = 0; i0 < m; i0 += MC) {
+				long mc = m - i0 < MC ? m - i0 : MC;
+				pack_a(ap, a, lda, transA, i0, mc, p0, kc);
+				for (long js = 0; js < nc; js += NR) {
+					long nr = nc - js < NR ? nc - js : NR;
+					for (long is = 0; is < mc; is += MR) {
+						long mr = mc - is < MR ? mc - is : MR;
+						kernel(kc, ap + is * kc, bpk + js * kc, c + (i0 + is) * ldc + j0 + js, ldc, alpha, bt, mr, nr);
+					}
+				}
+			}
+		}
+	}
+}
+
+// Each OS thread that runs the kernel gets its own packing buffer, made on
+// first use and kept for the thread's life (Go reuses its threads), so
+// concurrent calls from several goroutines never share one and no call
+// allocates after the first on its thread.
+static __thread float *tls_work;
+
+static float *thread_work(void) {
+	if (!tls_work)
+		tls_work = aligned_alloc(64, WORK_FLOATS * sizeof(float));
+	return tls_work;
+}
+
+static int cpu_has_avx512(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+int lethe_sgemm_own_available(void) {
+#if HAVE_OWN_SGEMM
+	return cpu_has_avx512();
+#else
+	return 0;
+#endif
+}
+
+void lethe_sgemm(int own, int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                 const float *b, long ldb, float beta, float *c, long ldc) {
+#if HAVE_OWN_SGEMM
+	if (own) {
+		float *work = thread_work();
+		if (work) {
+			sgemm_avx512(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+			return;
+		}
+	}
+#else
+	(void)own;
+#endif
+	cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+	            a, lda, b, ldb, beta, c, ldc);
+}
