@@ -99,7 +99,8 @@ TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long
 		bp += NR;
 #define ROW(r, x0, x1)                                                                                    \
 	{                                                                                                      \
-		v16 av = (v16){0} + ap[r];                                                                         \
+		float s_ = ap[r];                                                                                  \
+		v16 av = {s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_};                         \
 		x0 += av * b0;                                                                                     \
 		x1 += av * b1;                                                                                     \
 	}
@@ -115,6 +116,26 @@ TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long
 	t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
 	t[12] = c60; t[13] = c61; t[14] = c70; t[15] = c71; t[16] = c80; t[17] = c81;
 	t[18] = c90; t[19] = c91; t[20] = ca0; t[21] = ca1; t[22] = cb0; t[23] = cb1;
+	if (mr == MR && nr == NR) {
+		// Full tile: rows of C updated with vector loads and stores.
+		v16 va = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha,
+		          alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};
+		v16 vb = {beta, beta, beta, beta, beta, beta, beta, beta, beta, beta, beta, beta, beta, beta, beta, beta};
+		for (long r = 0; r < MR; r++) {
+			float *cr = c + r * ldc;
+			v16 x0 = t[2 * r] * va, x1 = t[2 * r + 1] * va;
+			if (beta != 0) {
+				v16 y0, y1;
+				memcpy(&y0, cr, 64);
+				memcpy(&y1, cr + 16, 64);
+				x0 += vb * y0;
+				x1 += vb * y1;
+			}
+			memcpy(cr, &x0, 64);
+			memcpy(cr + 16, &x1, 64);
+		}
+		return;
+	}
 	for (long r = 0; r < mr; r++) {
 		float *cr = c + r * ldc;
 		const float *tr = tile + r * NR;
