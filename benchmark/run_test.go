@@ -1,0 +1,39 @@
+package benchmark
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRunTiny runs the whole benchmark on the tiny preset, PyTorch included
+// (one setup), and checks that every figure is there and sane.
+func TestRunTiny(t *testing.T) {
+	o := DefaultOptions()
+	o.Preset, o.BatchSize, o.SeqLen, o.Warmup, o.Steps = "tiny", 4, 16, 1, 2
+	o.TorchSetups = []TorchSetup{{TorchThreads: 1, OpenBLASThreads: 1}}
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lethe.TokensPerSec <= 0 || rep.GEMMBound <= 0 || rep.Lethe.PeakRSSBytes <= 0 {
+		t.Errorf("missing Lethe figures: %+v, GEMM bound %v", rep.Lethe, rep.GEMMBound)
+	}
+	if len(rep.Torch) != 1 || rep.TorchUser == nil || rep.TorchBest == nil || rep.TorchUser.TokensPerSec <= 0 {
+		t.Fatalf("missing PyTorch figures: %+v", rep.Torch)
+	}
+	// Both trainers start from a RoBERTa init over 100 ids: loss near ln(100) = 4.6.
+	for _, th := range []Throughput{rep.Lethe, rep.Torch[0]} {
+		if th.Loss < 4 || th.Loss > 5.2 {
+			t.Errorf("%s: loss %v, want about 4.6", th.Name, th.Loss)
+		}
+	}
+	var buf bytes.Buffer
+	rep.WriteText(&buf)
+	for _, want := range []string{"GEMM-only bound", "Lethe / PyTorch as a user writes it", "best thread setup", "allocations per update"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
