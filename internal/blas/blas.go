@@ -18,7 +18,7 @@
 package blas
 
 /*
-#cgo LDFLAGS: -lopenblas
+#cgo LDFLAGS: -lopenblas -lpthread
 #cgo noescape cblas_dgemm
 #cgo nocallback cblas_dgemm
 #cgo noescape lethe_sgemm

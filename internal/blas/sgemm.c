@@ -7,6 +7,7 @@
 #include "sgemm.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,16 +182,30 @@ TGT static void sgemm_avx512(int transA, int transB, long m, long n, long k, flo
 	}
 }
 
-// Each OS thread that runs the kernel gets its own packing buffer, made on
-// first use and kept for the thread's life (Go reuses its threads), so
-// concurrent calls from several goroutines never share one and no call
-// allocates after the first on its thread.
-static __thread float *tls_work;
+// Each OS thread that runs the kernel gets its own packing buffer
+// (WORK_FLOATS floats, 2.2 MB), made on first use and freed when the thread
+// exits (Go reuses its threads, so this is once per thread), so concurrent
+// calls from several goroutines never share one and no call allocates after
+// the first on its thread.
+static pthread_key_t work_key;
+static pthread_once_t work_once = PTHREAD_ONCE_INIT;
+static int work_key_ok;
+
+static void make_work_key(void) { work_key_ok = pthread_key_create(&work_key, free) == 0; }
 
 static float *thread_work(void) {
-	if (!tls_work)
-		tls_work = aligned_alloc(64, WORK_FLOATS * sizeof(float));
-	return tls_work;
+	pthread_once(&work_once, make_work_key);
+	if (!work_key_ok)
+		return NULL;
+	float *w = pthread_getspecific(work_key);
+	if (!w) {
+		w = aligned_alloc(64, WORK_FLOATS * sizeof(float));
+		if (w && pthread_setspecific(work_key, w) != 0) {
+			free(w);
+			w = NULL;
+		}
+	}
+	return w;
 }
 
 static int cpu_has_avx512(void) {
