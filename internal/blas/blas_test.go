@@ -148,6 +148,56 @@ func to64(x []float32) []float64 {
 	return y
 }
 
+// TestSgemmKernelsAgree runs random shapes, layouts, strides, alpha and
+// beta through the package's AVX-512 kernel and OpenBLAS and compares them
+// (float32 results of different summation orders: relative 1e-5 of the
+// magnitude scale sqrt(k)).
+func TestSgemmKernelsAgree(t *testing.T) {
+	if !ownSgemmAvailable() {
+		t.Skip("no AVX-512 kernel on this CPU")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for it := 0; it < 150; it++ {
+		ta, tb := r.IntN(2) == 1, r.IntN(2) == 1
+		m, n, k := 1+r.IntN(160), 1+r.IntN(100), 1+r.IntN(300)
+		if it%10 == 0 { // now and then, past the blocking sizes
+			m, n, k = 140+r.IntN(200), 30+r.IntN(70), 250+r.IntN(300)
+		}
+		ar, ac := m, k
+		if ta {
+			ar, ac = k, m
+		}
+		br, bc := k, n
+		if tb {
+			br, bc = n, k
+		}
+		lda, ldb, ldc := ac+r.IntN(3), bc+r.IntN(3), n+r.IntN(3)
+		a := to32(randSlice(r, ar*lda))
+		b := to32(randSlice(r, br*ldb))
+		c0 := to32(randSlice(r, m*ldc))
+		alpha := float32(r.NormFloat64())
+		beta := []float32{0, 1, float32(r.NormFloat64())}[r.IntN(3)]
+		want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+		gemm32(false, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+		gemm32(true, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
+		tol := 1e-5 * math.Sqrt(float64(k)) * (1 + math.Abs(float64(alpha)))
+		for i := 0; i < m; i++ {
+			for j := 0; j < ldc; j++ {
+				g, w := got[i*ldc+j], want[i*ldc+j]
+				if j >= n { // padding columns must be untouched
+					if g != c0[i*ldc+j] {
+						t.Fatalf("ta=%v tb=%v %dx%dx%d: padding column %d of row %d written", ta, tb, m, n, k, j, i)
+					}
+					continue
+				}
+				if math.Abs(float64(g-w)) > tol*(1+math.Abs(float64(w))) {
+					t.Fatalf("ta=%v tb=%v %dx%dx%d alpha=%g beta=%g: c[%d,%d] own %g, openblas %g", ta, tb, m, n, k, alpha, beta, i, j, g, w)
+				}
+			}
+		}
+	}
+}
+
 // TestGemmBetaZeroIgnoresC checks that with beta = 0 a NaN already in C
 // does not reach the result, for every kernel and for float64.
 func TestGemmBetaZeroIgnoresC(t *testing.T) {
