@@ -28,6 +28,11 @@ type Pool struct {
 	pending atomic.Uint32 // helpers still running the current For; a futex word
 	waiting atomic.Uint32 // 1 while the caller sleeps on pending
 	closed  atomic.Bool
+
+	// State of the current ForDynamic call (chunks == 0 during For).
+	chunks, n int
+	_         [64]byte
+	next      atomic.Int64 // next chunk to hand out
 }
 
 // slot is the mailbox of one helper goroutine, padded to its own cache lines
@@ -83,6 +88,50 @@ func (p *Pool) For(n int, fn func(lo, hi int)) {
 	p.wait()
 }
 
+// ForDynamic splits [0, n) into chunks contiguous ranges of near-equal
+// size and hands them out one at a time to whichever worker is free (the
+// caller included), returning when all have run. Unlike For, one worker may
+// run several chunks, so a worker that the operating system deschedules
+// (on a machine shared with other processes) does not hold up the others;
+// fn must therefore not assume one call per worker. chunks is clamped to
+// [1, n]; chunks <= Workers() behaves like For. It does not allocate.
+func (p *Pool) ForDynamic(n, chunks int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunks = max(1, min(chunks, n))
+	if chunks <= p.workers {
+		p.For(n, fn)
+		return
+	}
+	p.chunks, p.n = chunks, n
+	p.next.Store(0)
+	helpers := p.workers - 1
+	p.pending.Store(uint32(helpers))
+	for c := 0; c < helpers; c++ {
+		s := &p.slots[c]
+		s.fn = fn
+		s.seq.Add(1)
+		if s.parked.Load() == 1 {
+			futexWake(&s.seq)
+		}
+	}
+	p.runChunks(fn)
+	p.wait()
+	p.chunks = 0
+}
+
+// runChunks runs chunks of the current ForDynamic call until none is left.
+func (p *Pool) runChunks(fn func(lo, hi int)) {
+	for {
+		c := int(p.next.Add(1) - 1)
+		if c >= p.chunks {
+			return
+		}
+		fn(c*p.n/p.chunks, (c+1)*p.n/p.chunks)
+	}
+}
+
 // wait returns once every helper has finished its chunk.
 func (p *Pool) wait() {
 	for i := 0; i < spinIters; i++ {
@@ -113,7 +162,11 @@ func (p *Pool) helper(s *slot) {
 		if p.closed.Load() {
 			return
 		}
-		s.fn(s.lo, s.hi)
+		if p.chunks > 0 {
+			p.runChunks(s.fn)
+		} else {
+			s.fn(s.lo, s.hi)
+		}
 		s.fn = nil
 		if p.pending.Add(^uint32(0)) == 0 && p.waiting.Load() == 1 {
 			futexWake(&p.pending)

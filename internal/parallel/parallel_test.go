@@ -176,3 +176,85 @@ func BenchmarkForParkedWork(b *testing.B) {
 		p.For(2, fn)
 	}
 }
+
+func TestForDynamicCoversRangeOnce(t *testing.T) {
+	tests := []struct{ workers, n, chunks int }{
+		{2, 10, 5}, {2, 7, 100}, {3, 1000, 17}, {1, 50, 8}, {2, 5, 2}, {4, 3, 0}, {2, 0, 4},
+	}
+	for _, tc := range tests {
+		p := New(tc.workers)
+		hits := make([]int32, tc.n)
+		var calls atomic.Int32
+		fn := func(lo, hi int) {
+			calls.Add(1)
+			if hi <= lo {
+				t.Errorf("empty chunk [%d,%d)", lo, hi)
+			}
+			for i := lo; i < hi; i++ {
+				atomic.AddInt32(&hits[i], 1)
+			}
+		}
+		for rep := 0; rep < 30; rep++ {
+			p.ForDynamic(tc.n, tc.chunks, fn)
+		}
+		for i, h := range hits {
+			if h != 30 {
+				t.Fatalf("%+v: index %d visited %d times, want 30", tc, i, h)
+			}
+		}
+		want := max(1, min(tc.chunks, tc.n))
+		if want <= tc.workers {
+			want = min(tc.workers, tc.n)
+		}
+		if tc.n > 0 && calls.Load() != int32(30*want) {
+			t.Errorf("%+v: %d calls, want %d", tc, calls.Load(), 30*want)
+		}
+		// For still works after ForDynamic.
+		var sum atomic.Int64
+		p.For(tc.n, func(lo, hi int) { sum.Add(int64(hi - lo)) })
+		if sum.Load() != int64(tc.n) {
+			t.Errorf("%+v: For after ForDynamic covered %d of %d", tc, sum.Load(), tc.n)
+		}
+		p.Close()
+	}
+}
+
+// TestForDynamicBalances checks that a worker stuck in a slow chunk does
+// not keep the others from taking the remaining chunks.
+func TestForDynamicBalances(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	var fastWhileSlow atomic.Int32 // fast chunks finished while chunk 0 sleeps
+	var slowDone atomic.Bool
+	fn := func(lo, hi int) {
+		if lo == 0 {
+			time.Sleep(20 * time.Millisecond)
+			slowDone.Store(true)
+			return
+		}
+		if !slowDone.Load() {
+			fastWhileSlow.Add(1)
+		}
+	}
+	p.ForDynamic(10, 10, fn)
+	if n := fastWhileSlow.Load(); n < 8 {
+		t.Errorf("only %d of 9 fast chunks ran while the slow one slept", n)
+	}
+}
+
+func TestForDynamicNoAlloc(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	buf := make([]float64, 1024)
+	fn := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			buf[i]++
+		}
+	}
+	if a := testing.AllocsPerRun(500, func() { p.ForDynamic(len(buf), 16, fn) }); a != 0 {
+		t.Fatalf("ForDynamic allocated %v times per call", a)
+	}
+	if buf[0] < 500 || buf[0] != buf[1023] {
+		t.Fatalf("loop did not run: %v %v", buf[0], buf[1023])
+	}
+}
