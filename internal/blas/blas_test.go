@@ -370,45 +370,53 @@ func gflops(b *testing.B, d time.Duration) {
 	b.ReportMetric(2*bm*bn*bk*float64(b.N)/d.Seconds()/1e9, "GFLOPS")
 }
 
-// BenchmarkSgemmOpenBLAS2 is one 4096x1024x256 sgemm with OpenBLAS's own
-// two threads.
+// BenchmarkSgemmOpenBLAS2 is one 4096x1024x256 sgemm by OpenBLAS with its
+// own two threads.
 func BenchmarkSgemmOpenBLAS2(b *testing.B) {
 	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
 	SetThreads(2)
 	defer SetThreads(1)
 	start := time.Now()
 	for b.Loop() {
-		Gemm(false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
+		gemm32(false, false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
 	}
 	gflops(b, time.Since(start))
 }
 
 // BenchmarkSgemmGoroutines2 is the same product as two goroutines each doing
-// half of the rows with single-threaded OpenBLAS.
+// half of the rows single-threaded, with each float32 kernel.
 func BenchmarkSgemmGoroutines2(b *testing.B) {
 	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
 	SetThreads(1)
-	start := time.Now()
-	for b.Loop() {
-		var wg sync.WaitGroup
-		for h := 0; h < 2; h++ {
-			lo, hi := h*bm/2, (h+1)*bm/2
-			wg.Go(func() { Gemm(false, true, hi-lo, bn, bk, 1, a[lo*bk:], bk, w, bk, 0, c[lo*bn:], bn) })
-		}
-		wg.Wait()
+	for _, own := range sgemmKernels() {
+		b.Run(kernelName(own), func(b *testing.B) {
+			start := time.Now()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for h := 0; h < 2; h++ {
+					lo, hi := h*bm/2, (h+1)*bm/2
+					wg.Go(func() { gemm32(own, false, true, hi-lo, bn, bk, 1, a[lo*bk:], bk, w, bk, 0, c[lo*bn:], bn) })
+				}
+				wg.Wait()
+			}
+			gflops(b, time.Since(start))
+		})
 	}
-	gflops(b, time.Since(start))
 }
 
-// BenchmarkSgemm1 is one single-threaded call, for reference.
+// BenchmarkSgemm1 is one single-threaded call with each float32 kernel.
 func BenchmarkSgemm1(b *testing.B) {
 	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
 	SetThreads(1)
-	start := time.Now()
-	for b.Loop() {
-		Gemm(false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
+	for _, own := range sgemmKernels() {
+		b.Run(kernelName(own), func(b *testing.B) {
+			start := time.Now()
+			for b.Loop() {
+				gemm32(own, false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
+			}
+			gflops(b, time.Since(start))
+		})
 	}
-	gflops(b, time.Since(start))
 }
 
 // BenchmarkSgemmShapes times single-threaded sgemm at the per-worker shapes
