@@ -157,7 +157,7 @@ func TestSgemmKernelsAgree(t *testing.T) {
 		t.Skip("no AVX-512 kernel on this CPU")
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	for it := 0; it < 150; it++ {
+	for it := 0; it < 400; it++ {
 		ta, tb := r.IntN(2) == 1, r.IntN(2) == 1
 		m, n, k := 1+r.IntN(160), 1+r.IntN(100), 1+r.IntN(300)
 		if it%10 == 0 { // now and then, past the blocking sizes
@@ -437,6 +437,8 @@ func BenchmarkSgemmShapes(b *testing.B) {
 		{"bwdw_TN_128x256x4096", true, false, 128, 256, 4096},
 		{"fwdqkv_NT_2048x768x256", false, true, 2048, 768, 256},
 		{"attn_NT_128x128x64", false, true, 128, 128, 64},
+		{"attn_NN_128x64x128", false, false, 128, 64, 128},
+		{"attn_TN_128x64x128", true, false, 128, 64, 128},
 		{"lmhead_NT_307x8000x256", false, true, 307, 8000, 256},
 	} {
 		for _, own := range sgemmKernels() {

@@ -1,6 +1,7 @@
 // Row-major single-precision GEMM with an AVX-512 micro-kernel, in the
 // Goto/BLIS layout: op(B) is packed in KC x NC panels of NR-column strips,
-// op(A) in MC x KC blocks of MR-row strips, and a 12 x 32 register tile
+// op(A) in MC x KC blocks of MR-row strips (or read in place where that is
+// cheaper, see sgemm_small and sgemm_avx512), and a 12 x 32 register tile
 // (24 zmm accumulators) runs over each pair of strips. Written with GCC
 // vector extensions in functions compiled for x86-64-v4; lethe_sgemm uses it
 // only where the CPU supports that level, and OpenBLAS otherwise.
@@ -87,9 +88,19 @@ TGT static void pack_b(float *dst, const float *b, long ldb, int trans, long p0,
 	}
 }
 
-// kernel computes the MR x NR tile acc = Ap * Bp over kc and writes
+// How the micro-kernel reads its MR rows of A: from a packed strip
+// (element (r,p) at ap[p*MR+r]), or in place from row-major op(A) rows
+// (ap[r*lda+p]) or columns (ap[p*lda+r], op(A) = A^T).
+enum { A_PACKED, A_ROWS, A_COLS };
+
+// kernel_body computes the MR x NR tile acc = A * B over kc and writes
 // C = alpha*acc + beta*C for the valid mr x nr part (beta == 0: C not read).
-TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long ldc, float alpha, float beta, long mr, long nr) {
+// Row p of the B strip is at bp + p*bstride (NR for a packed strip, ldb for
+// B read in place); A is read as amode says. Inlined into one function per
+// mode so that the mode is a constant.
+TGT static inline __attribute__((always_inline)) void kernel_body(int amode, long kc, const float *ap, long lda,
+                                                                  const float *bp, long bstride, float *c, long ldc,
+                                                                  float alpha, float beta, long mr, long nr) {
 	v16 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
 	v16 c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0}, c60 = {0}, c61 = {0}, c70 = {0}, c71 = {0};
 	v16 c80 = {0}, c81 = {0}, c90 = {0}, c91 = {0}, ca0 = {0}, ca1 = {0}, cb0 = {0}, cb1 = {0};
@@ -97,10 +108,10 @@ TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long
 		v16 b0, b1;
 		memcpy(&b0, bp, 64);
 		memcpy(&b1, bp + 16, 64);
-		bp += NR;
+		bp += bstride;
 #define ROW(r, x0, x1)                                                                                    \
 	{                                                                                                      \
-		float s_ = ap[r];                                                                                  \
+		float s_ = amode == A_PACKED ? ap[r] : amode == A_ROWS ? ap[(r)*lda] : ap[r];                      \
 		v16 av = {s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_};                         \
 		x0 += av * b0;                                                                                     \
 		x1 += av * b1;                                                                                     \
@@ -109,7 +120,7 @@ TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long
 		ROW(4, c40, c41) ROW(5, c50, c51) ROW(6, c60, c61) ROW(7, c70, c71)
 		ROW(8, c80, c81) ROW(9, c90, c91) ROW(10, ca0, ca1) ROW(11, cb0, cb1)
 #undef ROW
-		ap += MR;
+		ap += amode == A_PACKED ? MR : amode == A_ROWS ? 1 : lda;
 	}
 	float tile[MR * NR] __attribute__((aligned(64)));
 	v16 *t = (v16 *)tile;
@@ -149,6 +160,56 @@ TGT static void kernel(long kc, const float *ap, const float *bp, float *c, long
 	}
 }
 
+TGT static void kernel_packed(long kc, const float *ap, const float *bp, long bstride, float *c, long ldc, float alpha,
+                             float beta, long mr, long nr) {
+	kernel_body(A_PACKED, kc, ap, 0, bp, bstride, c, ldc, alpha, beta, mr, nr);
+}
+
+TGT static void kernel_rows(long kc, const float *ap, long lda, const float *bp, long bstride, float *c, long ldc,
+                           float alpha, float beta, long nr) {
+	kernel_body(A_ROWS, kc, ap, lda, bp, bstride, c, ldc, alpha, beta, MR, nr);
+}
+
+TGT static void kernel_cols(long kc, const float *ap, long lda, const float *bp, long bstride, float *c, long ldc,
+                           float alpha, float beta, long nr) {
+	kernel_body(A_COLS, kc, ap, lda, bp, bstride, c, ldc, alpha, beta, MR, nr);
+}
+
+// sgemm_small handles a product that fits one block (m <= MC, n <= NC,
+// k <= KC), as in attention's per-head GEMMs, where packing would cost a
+// quarter of the time: full MR-row strips of A and full NR-column strips of
+// an untransposed B are read in place; only a partial last strip of A, and
+// strips of a transposed or partial B, are packed.
+TGT static void sgemm_small(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float beta, float *c, long ldc, float *work) {
+	float *abuf = work, *bbuf = work + MC * KC;
+	long mfull = m - m % MR;
+	if (mfull < m)
+		pack_a(abuf, a, lda, transA, mfull, m - mfull, 0, k);
+	for (long js = 0; js < n; js += NR) {
+		long nr = n - js < NR ? n - js : NR;
+		const float *bp;
+		long bs;
+		if (!transB && nr == NR) {
+			bp = b + js;
+			bs = ldb;
+		} else {
+			pack_b(bbuf, b, ldb, transB, 0, k, js, nr);
+			bp = bbuf;
+			bs = NR;
+		}
+		for (long is = 0; is < mfull; is += MR) {
+			float *ct = c + is * ldc + js;
+			if (!transA)
+				kernel_rows(k, a + is * lda, lda, bp, bs, ct, ldc, alpha, beta, nr);
+			else
+				kernel_cols(k, a + is, lda, bp, bs, ct, ldc, alpha, beta, nr);
+		}
+		if (mfull < m)
+			kernel_packed(k, abuf, bp, bs, c + mfull * ldc + js, ldc, alpha, beta, m - mfull, nr);
+	}
+}
+
 // sgemm_avx512 is C = alpha*op(A)*op(B) + beta*C, row-major. work must hold
 // WORK_FLOATS floats.
 #define WORK_FLOATS (MC * KC + KC * NC)
@@ -161,6 +222,10 @@ TGT static void sgemm_avx512(int transA, int transB, long m, long n, long k, flo
 				c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
 		return;
 	}
+	if (m <= MC && n <= NC && k <= KC) {
+		sgemm_small(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		return;
+	}
 	for (long j0 = 0; j0 < n; j0 += NC) {
 		long nc = n - j0 < NC ? n - j0 : NC;
 		for (long p0 = 0; p0 < k; p0 += KC) {
@@ -169,12 +234,23 @@ TGT static void sgemm_avx512(int transA, int transB, long m, long n, long k, flo
 			pack_b(bpk, b, ldb, transB, p0, kc, j0, nc);
 			for (long i0 = 0; i0 < m; i0 += MC) {
 				long mc = m - i0 < MC ? m - i0 : MC;
-				pack_a(ap, a, lda, transA, i0, mc, p0, kc);
+				// Rows of an untransposed A are read in place when the block
+				// has only full strips (packing them cost ~10% on the
+				// model's shapes); a transposed A is always packed, since
+				// reading its columns in place strides by lda per step.
+				int direct = !transA && mc % MR == 0;
+				if (!direct)
+					pack_a(ap, a, lda, transA, i0, mc, p0, kc);
 				for (long js = 0; js < nc; js += NR) {
 					long nr = nc - js < NR ? nc - js : NR;
+					const float *bs = bpk + js * kc;
 					for (long is = 0; is < mc; is += MR) {
 						long mr = mc - is < MR ? mc - is : MR;
-						kernel(kc, ap + is * kc, bpk + js * kc, c + (i0 + is) * ldc + j0 + js, ldc, alpha, bt, mr, nr);
+						float *ct = c + (i0 + is) * ldc + j0 + js;
+						if (direct)
+							kernel_rows(kc, a + (i0 + is) * lda + p0, lda, bs, NR, ct, ldc, alpha, bt, nr);
+						else
+							kernel_packed(kc, ap + is * kc, bs, NR, ct, ldc, alpha, bt, mr, nr);
 					}
 				}
 			}
