@@ -56,6 +56,34 @@ TGT static void pack_a(float *dst, const float *a, long lda, int trans, long i0,
 	}
 }
 
+typedef int32_t vi16 __attribute__((vector_size(64)));
+
+// transpose16 transposes the 16 x 16 matrix whose rows are v[0..15], in
+// four rounds that swap ever smaller off-diagonal blocks (8, 4, 2, 1) with
+// two-source shuffles.
+TGT static inline void transpose16(v16 *v) {
+	static const vi16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+	static const vi16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+	static const vi16 lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+	static const vi16 hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+	static const vi16 lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+	static const vi16 hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+	static const vi16 lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+	static const vi16 hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+#define STAGE(sz, lo, hi)                                                                                 \
+	for (int i = 0; i < 16; i++)                                                                           \
+		if (!(i & sz)) {                                                                                   \
+			v16 x = v[i], y = v[i + sz];                                                                   \
+			v[i] = __builtin_shuffle(x, y, lo);                                                            \
+			v[i + sz] = __builtin_shuffle(x, y, hi);                                                       \
+		}
+	STAGE(8, lo8, hi8)
+	STAGE(4, lo4, hi4)
+	STAGE(2, lo2, hi2)
+	STAGE(1, lo1, hi1)
+#undef STAGE
+}
+
 // pack_b packs rows [p0,p0+kc) x cols [j0,j0+nc) of op(B) into NR-column
 // strips: dst[s][p][c] = op(B)(p0+p, j0+s*NR+c), zero-padded past n.
 TGT static void pack_b(float *dst, const float *b, long ldb, int trans, long p0, long kc, long j0, long nc) {
@@ -75,14 +103,28 @@ TGT static void pack_b(float *dst, const float *b, long ldb, int trans, long p0,
 				}
 			}
 		} else {
+			long p = 0;
+			if (cols == NR) {
+				// 16 x 16 blocks through registers: 16 contiguous loads,
+				// a transpose, 16 contiguous stores.
+				for (; p + 16 <= kc; p += 16)
+					for (long h = 0; h < NR; h += 16) {
+						v16 v[16];
+						for (int i = 0; i < 16; i++)
+							memcpy(&v[i], b + (j0 + s + h + i) * ldb + p0 + p, 64);
+						transpose16(v);
+						for (int q = 0; q < 16; q++)
+							memcpy(dst + (p + q) * NR + h, &v[q], 64);
+					}
+			}
 			for (long c = 0; c < cols; c++) {
 				const float *src = b + (j0 + s + c) * ldb + p0;
-				for (long p = 0; p < kc; p++)
-					dst[p * NR + c] = src[p];
+				for (long q = p; q < kc; q++)
+					dst[q * NR + c] = src[q];
 			}
 			for (long c = cols; c < NR; c++)
-				for (long p = 0; p < kc; p++)
-					dst[p * NR + c] = 0;
+				for (long q = p; q < kc; q++)
+					dst[q * NR + c] = 0;
 		}
 		dst += kc * NR;
 	}
