@@ -12,8 +12,9 @@
 // x86-64-v4 level), and OpenBLAS elsewhere or when the environment sets
 // LETHE_SGEMM=openblas. Measured single-threaded on the development machine
 // (AVX-512, OpenBLAS 0.3.21 pinned to its AVX2 "Haswell" kernels by
-// OPENBLAS_CORETYPE) it ran the model's shapes at 200-260 GFLOPS (attention-size products 185-250) against
-// OpenBLAS's 115-130. Each OS thread that runs the kernel keeps a 2.2 MB
+// OPENBLAS_CORETYPE) it ran the model's layer shapes at 200-260 GFLOPS
+// and attention-size products at 185-250, against OpenBLAS's 105-130.
+// Each OS thread that runs the kernel keeps a 2.2 MB
 // packing buffer (allocated in C on its first call, freed when the thread
 // exits), so calls never allocate on the Go heap. Float64 always uses
 // OpenBLAS. SgemmKernel and CoreName report what is in use.
