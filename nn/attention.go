@@ -127,32 +127,9 @@ func checkAttention(B, T, C, NH int) {
 	}
 }
 
-// dropRows sets d[j] = src[j]*scale if flat element base+j is kept under
-// thr, else 0. d may alias src.
-func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
-	if d32, ok := as32(d); ok {
-		s32, _ := as32(src)
-		cDropout(d32, s32, seed, base, thr, float32(scale))
-		return
-	}
-	d = d[:len(src)]
-	for j, v := range src {
-		if keep(seed, base+uint64(j), thr) {
-			d[j] = v * scale
-		} else {
-			d[j] = 0
-		}
-	}
-}
-
 // softmaxBiasRows replaces each row of p (len(bias) wide, raw scores) with
 // softmax(row + bias), in place.
 func softmaxBiasRows[T Float](p, bias []T) {
-	if p32, ok := as32(p); ok {
-		b32, _ := as32(bias)
-		cSoftmaxBiasRows(p32, b32)
-		return
-	}
 	for i := 0; i < len(p); i += len(bias) {
 		softmaxBiasRow(p[i:i+len(bias)], bias)
 	}
@@ -166,7 +143,9 @@ func softmaxBiasRow[T Float](row, bias []T) {
 	for j := range row {
 		x := row[j] + bias[j]
 		row[j] = x
-		m = max(m, x)
+		if x > m { // a branch: faster than the max builtin, which checks for NaN
+			m = x
+		}
 	}
 	s := expShiftInto(row, row, m)
 	k := 1 / s
@@ -178,11 +157,6 @@ func softmaxBiasRow[T Float](row, bias []T) {
 // softmaxBackwardRows applies softmaxBackwardRow to each cols-wide row of
 // d and p.
 func softmaxBackwardRows[T Float](d, p []T, cols int) {
-	if d32, ok := as32(d); ok {
-		p32, _ := as32(p)
-		cSoftmaxBackwardRows(d32, p32, cols)
-		return
-	}
 	for i := 0; i < len(d); i += cols {
 		softmaxBackwardRow(d[i:i+cols], p[i:i+cols])
 	}
@@ -192,10 +166,7 @@ func softmaxBackwardRows[T Float](d, p []T, cols int) {
 // the gradient of its input: p * (d - sum(p*d)).
 func softmaxBackwardRow[T Float](d, p []T) {
 	p = p[:len(d)]
-	var s T
-	for j, v := range d {
-		s += v * p[j]
-	}
+	s := sumProd(d, p)
 	for j, v := range d {
 		d[j] = p[j] * (v - s)
 	}

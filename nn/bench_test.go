@@ -132,7 +132,7 @@ func BenchmarkOps(b *testing.B) {
 	}
 }
 
-// BenchmarkKernels32 times the float32 C kernels single-threaded on the
+// BenchmarkKernels32 times the float32 loops single-threaded on the
 // small preset's tensor sizes and reports ns per element, the figure to
 // compare with memory bandwidth and with the GEMMs.
 func BenchmarkKernels32(b *testing.B) {
@@ -148,12 +148,12 @@ func BenchmarkKernels32(b *testing.B) {
 		n    int
 		fn   func()
 	}{
-		{"softmax_rows", probs, func() { cSoftmaxBiasRows(P, bias) }},
-		{"softmax_backward_rows", probs, func() { cSoftmaxBackwardRows(d, P, bT) }},
-		{"dropout_mask", probs, func() { cDropout(d, P, 1, 0, thr, sc) }},
-		{"exp_sum", probs, func() { cExpSum(d, P, 5) }},
-		{"gelu_forward", len(h), func() { cGeluForward(dh, h) }},
-		{"gelu_backward", len(h), func() { cGeluBackward(dh, h, dh) }},
+		{"softmax_rows", probs, func() { softmaxBiasRows(P, bias) }},
+		{"softmax_backward_rows", probs, func() { softmaxBackwardRows(d, P, bT) }},
+		{"dropout_mask", probs, func() { dropRows(d, P, 1, 0, thr, sc) }},
+		{"exp_sum", probs, func() { expShiftInto32(d, P, 5) }},
+		{"gelu_forward", len(h), func() { geluForward32(dh, h) }},
+		{"gelu_backward", len(h), func() { geluBackward32(dh, h, dh) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

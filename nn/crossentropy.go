@@ -16,23 +16,17 @@ import "math"
 // exponentiating, so it is stable for any finite logits. Rows with a
 // negative target get loss 0 and are not counted.
 func CrossEntropyForward[T Float](losses []T, logits []T, targets []int32, V, lo, hi int) (correct int) {
-	if l, ok := as32(losses); ok {
-		x, _ := as32(logits)
-		return cCrossEntropyForward(l, x, targets, V, lo, hi)
-	}
 	for i := lo; i < hi; i++ {
 		tgt := int(targets[i])
 		if tgt < 0 {
 			losses[i] = 0
 			continue
 		}
-		row := logits[i*V : i*V+V]
-		m, arg := row[0], 0
-		for j, v := range row {
-			if v > m {
-				m, arg = v, j
-			}
+		if tgt >= V {
+			panic("nn: cross-entropy target out of range")
 		}
+		row := logits[i*V : i*V+V]
+		m, arg := maxIndex(row)
 		s := sumExpShift(row, m)
 		losses[i] = T(math.Log(float64(s))) + (m - row[tgt])
 		if arg == tgt {
@@ -42,9 +36,12 @@ func CrossEntropyForward[T Float](losses []T, logits []T, targets []int32, V, lo
 	return correct
 }
 
-// sumExpShift returns the sum of exp(x-m) over row, in float64 (the Go
-// path; float32 rows go to the C kernels).
+// sumExpShift returns the sum of exp(x-m) over row: in float64 with
+// math.Exp for float64, with the fast exp (sumExpShift32) for float32.
 func sumExpShift[T Float](row []T, m T) T {
+	if r, ok := as32(row); ok {
+		return T(sumExpShift32(r, float32(m)))
+	}
 	var s float64
 	for _, v := range row {
 		s += math.Exp(float64(v - m))
@@ -57,11 +54,6 @@ func sumExpShift[T Float](row []T, m T) T {
 // a mean loss). dlogits may alias logits, to save an M x V buffer. Rows with
 // a negative target get a zero gradient.
 func CrossEntropyBackward[T Float](dlogits, logits []T, targets []int32, scale T, V, lo, hi int) {
-	if d, ok := as32(dlogits); ok {
-		x, _ := as32(logits)
-		cCrossEntropyBackward(d, x, targets, float32(scale), V, lo, hi)
-		return
-	}
 	for i := lo; i < hi; i++ {
 		row := logits[i*V : i*V+V]
 		d := dlogits[i*V : i*V+V]
@@ -70,10 +62,10 @@ func CrossEntropyBackward[T Float](dlogits, logits []T, targets []int32, scale T
 			clear(d)
 			continue
 		}
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
+		if tgt >= V {
+			panic("nn: cross-entropy target out of range")
 		}
+		m, _ := maxIndex(row)
 		// Write exp(x-m) into d (row is no longer needed once read, so
 		// aliasing is fine), then normalise.
 		s := expShiftInto(d, row, m)
@@ -85,9 +77,13 @@ func CrossEntropyBackward[T Float](dlogits, logits []T, targets []int32, scale T
 	}
 }
 
-// expShiftInto sets d[j] = exp(row[j]-m) and returns their sum. d may alias
-// row. (The Go path; float32 rows go to the C kernels.)
+// expShiftInto sets d[j] = exp(row[j]-m) and returns their sum, with the
+// fast exp (expShiftInto32) for float32. d may alias row.
 func expShiftInto[T Float](d, row []T, m T) T {
+	if r, ok := as32(row); ok {
+		o, _ := as32(d)
+		return T(expShiftInto32(o, r, float32(m)))
+	}
 	d = d[:len(row)]
 	var s T
 	for j, v := range row {

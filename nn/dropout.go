@@ -32,6 +32,19 @@ func dropThreshold[T Float](p T) (thr uint64, scale T) {
 // keep reports whether element i survives dropout with threshold thr.
 func keep(seed, i, thr uint64) bool { return mix64(seed, i)>>32 >= thr }
 
+// dropRows sets d[j] = src[j]*scale if flat element base+j is kept under
+// thr, else 0. d may alias src.
+func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
+	d = d[:len(src)]
+	for j, v := range src {
+		if keep(seed, base+uint64(j), thr) {
+			d[j] = v * scale
+		} else {
+			d[j] = 0
+		}
+	}
+}
+
 // DropoutForward sets out[i] = inp[i]/(1-p) if element i is kept, else 0,
 // for i in [lo, hi). p <= 0 copies; p >= 1 zeroes. out may alias inp.
 func DropoutForward[T Float](out, inp []T, p T, seed uint64, lo, hi int) {
@@ -45,18 +58,7 @@ func DropoutForward[T Float](out, inp []T, p T, seed uint64, lo, hi int) {
 		return
 	}
 	thr, scale := dropThreshold(p)
-	if o32, ok := as32(o); ok {
-		x32, _ := as32(x)
-		cDropout(o32, x32, seed, uint64(lo), thr, float32(scale))
-		return
-	}
-	for j, v := range x {
-		if keep(seed, uint64(lo+j), thr) {
-			o[j] = v * scale
-		} else {
-			o[j] = 0
-		}
-	}
+	dropRows(o, x, seed, uint64(lo), thr, scale)
 }
 
 // DropoutBackward sets dinp[i] = dout[i]/(1-p) where element i was kept and

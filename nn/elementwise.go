@@ -24,7 +24,7 @@ func GeluForward[T Float](out, inp []T, lo, hi int) {
 	}
 	if o, ok := as32(out[lo:hi]); ok {
 		x, _ := as32(inp[lo:hi])
-		cGeluForward(o, x)
+		geluForward32(o, x)
 		return
 	}
 	x := inp[lo:hi]
@@ -44,7 +44,7 @@ func GeluBackward[T Float](dinp, inp, dout []T, lo, hi int) {
 	if o, ok := as32(dinp[lo:hi]); ok {
 		x, _ := as32(inp[lo:hi])
 		d, _ := as32(dout[lo:hi])
-		cGeluBackward(o, x, d)
+		geluBackward32(o, x, d)
 		return
 	}
 	x := inp[lo:hi]
@@ -56,6 +56,39 @@ func GeluBackward[T Float](dinp, inp, dout []T, lo, hi int) {
 		f := float64(v)
 		g := 0.5*(1+math.Erf(f*invSqrt2)) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
 		o[i] = d[i] * T(g)
+	}
+}
+
+// geluForward32 is GeluForward's float32 loop: x * normCDF(x), with
+// normCDF's common case (|x| < sqrt2, a polynomial) written out so that it
+// needs no call; only the tails call out for an exp. o may alias x.
+func geluForward32(o, x []float32) {
+	o = o[:len(x)]
+	for i, v := range x {
+		xs := v * invSqrt2
+		var phi float32
+		if a := abs32(xs); a < 1 {
+			phi = 0.5 + 0.5*xs*erfSmall(a*a)
+		} else {
+			phi = normCDFTail(v, expf(-0.5*v*v))
+		}
+		o[i] = v * phi
+	}
+}
+
+// geluBackward32 is GeluBackward's float32 loop: gelu'(x) = Phi(x) +
+// x*phi(x), a single polynomial for |x| < sqrt2 (no exp) and geluGradTail
+// beyond. o may alias x or d.
+func geluBackward32(o, x, d []float32) {
+	o, d = o[:len(x)], d[:len(x)]
+	for i, v := range x {
+		var g float32
+		if abs32(v*invSqrt2) < 1 {
+			g = 0.5 + v*geluGradSmall(v*v)
+		} else {
+			g = geluGradTail(v)
+		}
+		o[i] = d[i] * g
 	}
 }
 

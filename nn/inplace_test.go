@@ -7,7 +7,7 @@ import (
 
 // TestInPlace checks every in-place call that the package documentation
 // allows: the result must equal the out-of-place result bit for bit, for
-// float32 (C kernels) and float64 (Go).
+// float32 (fast-math loops) and float64.
 func TestInPlace(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 13))
 	const n, c, v = 11, 37, 50 // odd sizes: vector blocks plus tails

@@ -17,29 +17,11 @@ import "math"
 // LayerNormForward normalises rows [lo, hi) of inp into out and saves each
 // row's mean and 1/std in mean and rstd.
 func LayerNormForward[T Float](out, mean, rstd, inp, w, b []T, C int, eps T, lo, hi int) {
-	if o, ok := as32(out); ok {
-		m, _ := as32(mean)
-		r, _ := as32(rstd)
-		x, _ := as32(inp)
-		w32, _ := as32(w)
-		b32, _ := as32(b)
-		cLayerNormForward(o, m, r, x, w32, b32, C, float32(eps), lo, hi)
-		return
-	}
 	w, b = w[:C], b[:C]
 	for i := lo; i < hi; i++ {
 		x := inp[i*C : (i+1)*C]
-		var s T
-		for _, v := range x {
-			s += v
-		}
-		m := s / T(C)
-		var ss T
-		for _, v := range x {
-			d := v - m
-			ss += d * d
-		}
-		rs := T(1 / math.Sqrt(float64(ss/T(C)+eps)))
+		m := sum(x) / T(C)
+		rs := T(1 / math.Sqrt(float64(sumSqDev(x, m)/T(C)+eps)))
 		mean[i], rstd[i] = m, rs
 		o := out[i*C : (i+1)*C]
 		o = o[:len(x)]
@@ -53,29 +35,30 @@ func LayerNormForward[T Float](out, mean, rstd, inp, w, b []T, C int, eps T, lo,
 //
 //	dinp = rstd * (g - mean(g) - xhat*mean(g*xhat)),  g = dout*w, xhat = (inp-mean)*rstd
 func LayerNormBackwardInput[T Float](dinp, dout, inp, mean, rstd, w []T, C, lo, hi int) {
-	if o, ok := as32(dinp); ok {
-		d, _ := as32(dout)
-		x, _ := as32(inp)
-		m, _ := as32(mean)
-		r, _ := as32(rstd)
-		w32, _ := as32(w)
-		cLayerNormBackwardInput(o, d, x, m, r, w32, C, lo, hi)
-		return
-	}
 	w = w[:C]
 	for i := lo; i < hi; i++ {
 		x := inp[i*C : (i+1)*C]
 		d := dout[i*C : (i+1)*C]
 		d = d[:len(x)]
 		m, rs := mean[i], rstd[i]
-		var sg, sgx T
-		for j, v := range x {
-			g := d[j] * w[j]
-			sg += g
-			sgx += g * (v - m) * rs
+		// sg = sum of g, sgx = sum of g*(x-m), two accumulators each.
+		var sg0, sg1, sgx0, sgx1 T
+		j := 0
+		for ; j+2 <= len(x); j += 2 {
+			xv, dv, wv := x[j:j+2:j+2], d[j:j+2:j+2], w[j:j+2:j+2]
+			g0, g1 := dv[0]*wv[0], dv[1]*wv[1]
+			sg0 += g0
+			sg1 += g1
+			sgx0 += g0 * (xv[0] - m)
+			sgx1 += g1 * (xv[1] - m)
 		}
-		sg /= T(C)
-		sgx /= T(C)
+		for ; j < len(x); j++ {
+			g := d[j] * w[j]
+			sg0 += g
+			sgx0 += g * (x[j] - m)
+		}
+		sg := (sg0 + sg1) / T(C)
+		sgx := (sgx0 + sgx1) * rs / T(C)
 		o := dinp[i*C : (i+1)*C]
 		o = o[:len(x)]
 		for j, v := range x {
@@ -89,21 +72,6 @@ func LayerNormBackwardInput[T Float](dinp, dout, inp, mean, rstd, w []T, C, lo, 
 // (frozen).
 func LayerNormBackwardParams[T Float](dw, db, dout, inp, mean, rstd []T, n, C, lo, hi int) {
 	if hi <= lo {
-		return
-	}
-	if is32[T]() {
-		d, _ := as32(dout)
-		x, _ := as32(inp)
-		m, _ := as32(mean)
-		r, _ := as32(rstd)
-		var dw32, db32 []float32
-		if dw != nil {
-			dw32, _ = as32(dw)
-		}
-		if db != nil {
-			db32, _ = as32(db)
-		}
-		cLayerNormBackwardParams(dw32, db32, d, x, m, r, n, C, lo, hi)
 		return
 	}
 	for i := 0; i < n; i++ {

@@ -50,11 +50,6 @@ func LinearBackwardParams[T Float](dw, db, dout, inp []T, n, in, outDim, lo, hi 
 		blas.Gemm(true, false, hi-lo, in, n, 1, dout[lo:(n-1)*outDim+hi], outDim, inp[:n*in], in, 1, dw[lo*in:hi*in], in)
 	}
 	if db != nil {
-		if a32, ok := as32(db[lo:hi]); ok {
-			d32, _ := as32(dout[lo:])
-			cColumnSumAccumulate(a32, d32, n, outDim)
-			return
-		}
 		acc := db[lo:hi]
 		for r := 0; r < n; r++ {
 			row := dout[r*outDim+lo : r*outDim+hi]

@@ -203,7 +203,7 @@ func TestFloat32Agreement(t *testing.T) {
 	GeluBackward(o64, x64, d64, 0, n)
 	add("gelu backward", 1e-6, o32, o64)
 
-	// LayerNorm (C kernels) and the linear bias gradient (C column sums).
+	// LayerNorm and the linear bias gradient (column sums).
 	const ln, lc = 37, 100
 	lx, lw, lb, ldo := randn32(r, ln*lc, 2), randn32(r, lc, 1), randn32(r, lc, 1), randn32(r, ln*lc, 1)
 	for i := range lx {

@@ -44,38 +44,6 @@ func randSlice(r *rand.Rand, n int) []float64 {
 	return x
 }
 
-// sgemmKernels lists the float32 kernels this machine can run: OpenBLAS
-// always, the package's AVX-512 kernel where the CPU supports it.
-func sgemmKernels() []bool {
-	if ownSgemmAvailable() {
-		return []bool{false, true}
-	}
-	return []bool{false}
-}
-
-func kernelName(own bool) string {
-	if own {
-		return "lethe-avx512"
-	}
-	return "openblas"
-}
-
-// gemm32 is Gemm for float32 with the kernel chosen by the caller.
-func gemm32(own, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	check("A", a, ar, ac, lda)
-	check("B", b, br, bc, ldb)
-	check("C", c, m, n, ldc)
-	sgemm(own, transA, transB, m, n, k, alpha, ptr(a), lda, ptr(b), ldb, beta, ptr(c), ldc)
-}
-
 func TestGemmMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	tests := []struct {
@@ -91,8 +59,7 @@ func TestGemmMatchesNaive(t *testing.T) {
 		{false, false, 33, 17, 65, 0, 1, 1},
 		{false, true, 4, 6, 0, 0, 1, 2}, // k=0 scales C by beta
 		{false, false, 13, 33, 7, 1, 1, 0},
-		// Past the AVX-512 kernel's blocks (MC=144, KC=256, NC=2048) and
-		// register tile (12 x 32), in every layout.
+		// Larger shapes, in every layout.
 		{false, true, 300, 2100, 600, 3, 0.5, 0.25},
 		{true, false, 157, 45, 520, 0, 1, 1},
 		{false, false, 145, 33, 257, 1, 2, 0},
@@ -120,13 +87,11 @@ func TestGemmMatchesNaive(t *testing.T) {
 				t.Fatalf("%+v: float64 c[%d]=%v want %v", tc, i, got[i], want[i])
 			}
 		}
-		for _, own := range sgemmKernels() {
-			a32, b32, c32 := to32(a), to32(b), to32(c)
-			gemm32(own, tc.ta, tc.tb, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.bt), c32, ldc)
-			for i := range want {
-				if math.Abs(float64(c32[i])-want[i]) > 1e-5*(1+math.Abs(want[i]))*math.Sqrt(float64(tc.k+1)) {
-					t.Fatalf("%+v: float32 %s c[%d]=%v want %v", tc, kernelName(own), i, c32[i], want[i])
-				}
+		a32, b32, c32 := to32(a), to32(b), to32(c)
+		Gemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.bt), c32, ldc)
+		for i := range want {
+			if math.Abs(float64(c32[i])-want[i]) > 1e-5*(1+math.Abs(want[i]))*math.Sqrt(float64(tc.k+1)) {
+				t.Fatalf("%+v: float32 c[%d]=%v want %v", tc, i, c32[i], want[i])
 			}
 		}
 	}
@@ -148,75 +113,23 @@ func to64(x []float32) []float64 {
 	return y
 }
 
-// TestSgemmKernelsAgree runs random shapes, layouts, strides, alpha and
-// beta through the package's AVX-512 kernel and OpenBLAS and compares them
-// (float32 results of different summation orders: relative 1e-5 of the
-// magnitude scale sqrt(k)).
-func TestSgemmKernelsAgree(t *testing.T) {
-	if !ownSgemmAvailable() {
-		t.Skip("no AVX-512 kernel on this CPU")
-	}
-	r := rand.New(rand.NewPCG(5, 6))
-	for it := 0; it < 400; it++ {
-		ta, tb := r.IntN(2) == 1, r.IntN(2) == 1
-		m, n, k := 1+r.IntN(160), 1+r.IntN(100), 1+r.IntN(300)
-		if it%10 == 0 { // now and then, past the blocking sizes
-			m, n, k = 140+r.IntN(200), 30+r.IntN(70), 250+r.IntN(300)
-		}
-		ar, ac := m, k
-		if ta {
-			ar, ac = k, m
-		}
-		br, bc := k, n
-		if tb {
-			br, bc = n, k
-		}
-		lda, ldb, ldc := ac+r.IntN(3), bc+r.IntN(3), n+r.IntN(3)
-		a := to32(randSlice(r, ar*lda))
-		b := to32(randSlice(r, br*ldb))
-		c0 := to32(randSlice(r, m*ldc))
-		alpha := float32(r.NormFloat64())
-		beta := []float32{0, 1, float32(r.NormFloat64())}[r.IntN(3)]
-		want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
-		gemm32(false, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
-		gemm32(true, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, got, ldc)
-		tol := 1e-5 * math.Sqrt(float64(k)) * (1 + math.Abs(float64(alpha)))
-		for i := 0; i < m; i++ {
-			for j := 0; j < ldc; j++ {
-				g, w := got[i*ldc+j], want[i*ldc+j]
-				if j >= n { // padding columns must be untouched
-					if g != c0[i*ldc+j] {
-						t.Fatalf("ta=%v tb=%v %dx%dx%d: padding column %d of row %d written", ta, tb, m, n, k, j, i)
-					}
-					continue
-				}
-				if math.Abs(float64(g-w)) > tol*(1+math.Abs(float64(w))) {
-					t.Fatalf("ta=%v tb=%v %dx%dx%d alpha=%g beta=%g: c[%d,%d] own %g, openblas %g", ta, tb, m, n, k, alpha, beta, i, j, g, w)
-				}
-			}
-		}
-	}
-}
-
 // TestGemmBetaZeroIgnoresC checks that with beta = 0 a NaN already in C
-// does not reach the result, for every kernel and for float64.
+// does not reach the result, for float32 and float64.
 func TestGemmBetaZeroIgnoresC(t *testing.T) {
 	a := []float32{1, 2, 3, 4, 5, 6}
 	b := []float32{1, 0, 0, 1, 1, 1}
 	want := []float32{4, 5, 10, 11} // [1 2 3; 4 5 6] @ [1 0; 0 1; 1 1]
-	for _, own := range sgemmKernels() {
-		for _, k := range []int{3, 0} {
-			c := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.NaN()), 7}
-			gemm32(own, false, false, 2, 2, k, 1, a, 3, b, 2, 0, c, 2)
-			for i := range c {
-				w := want[i]
-				if k == 0 {
-					w = 0
-				}
-				if c[i] != w {
-					t.Errorf("%s k=%d: c=%v, want %v", kernelName(own), k, c, w)
-					break
-				}
+	for _, k := range []int{3, 0} {
+		c := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.NaN()), 7}
+		Gemm(false, false, 2, 2, k, 1, a, 3, b, 2, 0, c, 2)
+		for i := range c {
+			w := want[i]
+			if k == 0 {
+				w = 0
+			}
+			if c[i] != w {
+				t.Errorf("float32 k=%d: c=%v, want %v", k, c, w)
+				break
 			}
 		}
 	}
@@ -224,17 +137,6 @@ func TestGemmBetaZeroIgnoresC(t *testing.T) {
 	Gemm(false, false, 2, 2, 3, 1, []float64{1, 2, 3, 4, 5, 6}, 3, []float64{1, 0, 0, 1, 1, 1}, 2, 0, c64, 2)
 	if c64[0] != 4 {
 		t.Errorf("float64: c[0]=%v, want 4", c64[0])
-	}
-}
-
-func TestSgemmKernel(t *testing.T) {
-	name := SgemmKernel()
-	t.Logf("float32 GEMM kernel: %s (AVX-512 kernel available: %v)", name, ownSgemmAvailable())
-	if ownSgemmAvailable() && os.Getenv("LETHE_SGEMM") != "openblas" && name != "lethe-avx512" {
-		t.Errorf("kernel %s, want lethe-avx512 on this CPU", name)
-	}
-	if !ownSgemmAvailable() && !strings.HasPrefix(name, "openblas-") {
-		t.Errorf("kernel %s on a CPU without AVX-512", name)
 	}
 }
 
@@ -273,39 +175,36 @@ func TestGemmPanicsOnShortSlice(t *testing.T) {
 func TestGemmConcurrent(t *testing.T) {
 	SetThreads(1)
 	r := rand.New(rand.NewPCG(3, 4))
-	m, n, k := 256, 96, 300 // k spans two of the AVX-512 kernel's KC blocks
+	m, n, k := 256, 96, 300
 	a32, b32 := to32(randSlice(r, m*k)), to32(randSlice(r, n*k))
 	ref := make([]float64, m*n)
 	naive(false, true, m, n, k, 1, to64(a32), k, to64(b32), k, 0, ref, n)
 	const g = 8
-	for _, own := range sgemmKernels() {
-		// want: the same row blocks computed one after another, so the
-		// result must match bit for bit; it is itself checked against
-		// float64.
-		want := make([]float32, m*n)
+	// want: the same row blocks computed one after another, so the result
+	// must match bit for bit; it is itself checked against float64.
+	want := make([]float32, m*n)
+	for w := 0; w < g; w++ {
+		lo, hi := w*m/g, (w+1)*m/g
+		Gemm(false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, want[lo*n:], n)
+	}
+	for i := range ref {
+		if math.Abs(float64(want[i])-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
+			t.Fatalf("sequential blocks: c[%d]=%v want %v", i, want[i], ref[i])
+		}
+	}
+	for rep := 0; rep < 20; rep++ {
+		got := make([]float32, m*n)
+		var wg sync.WaitGroup
 		for w := 0; w < g; w++ {
 			lo, hi := w*m/g, (w+1)*m/g
-			gemm32(own, false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, want[lo*n:], n)
+			wg.Go(func() {
+				Gemm(false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, got[lo*n:], n)
+			})
 		}
-		for i := range ref {
-			if math.Abs(float64(want[i])-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
-				t.Fatalf("%s sequential blocks: c[%d]=%v want %v", kernelName(own), i, want[i], ref[i])
-			}
-		}
-		for rep := 0; rep < 20; rep++ {
-			got := make([]float32, m*n)
-			var wg sync.WaitGroup
-			for w := 0; w < g; w++ {
-				lo, hi := w*m/g, (w+1)*m/g
-				wg.Go(func() {
-					gemm32(own, false, true, hi-lo, n, k, 1, a32[lo*k:], k, b32, k, 0, got[lo*n:], n)
-				})
-			}
-			wg.Wait()
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%s rep %d: c[%d]=%v want %v", kernelName(own), rep, i, got[i], want[i])
-				}
+		wg.Wait()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("rep %d: c[%d]=%v want %v", rep, i, got[i], want[i])
 			}
 		}
 	}
@@ -378,45 +277,37 @@ func BenchmarkSgemmOpenBLAS2(b *testing.B) {
 	defer SetThreads(1)
 	start := time.Now()
 	for b.Loop() {
-		gemm32(false, false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
+		Gemm(false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
 	}
 	gflops(b, time.Since(start))
 }
 
 // BenchmarkSgemmGoroutines2 is the same product as two goroutines each doing
-// half of the rows single-threaded, with each float32 kernel.
+// half of the rows with single-threaded OpenBLAS.
 func BenchmarkSgemmGoroutines2(b *testing.B) {
 	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
 	SetThreads(1)
-	for _, own := range sgemmKernels() {
-		b.Run(kernelName(own), func(b *testing.B) {
-			start := time.Now()
-			for b.Loop() {
-				var wg sync.WaitGroup
-				for h := 0; h < 2; h++ {
-					lo, hi := h*bm/2, (h+1)*bm/2
-					wg.Go(func() { gemm32(own, false, true, hi-lo, bn, bk, 1, a[lo*bk:], bk, w, bk, 0, c[lo*bn:], bn) })
-				}
-				wg.Wait()
-			}
-			gflops(b, time.Since(start))
-		})
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for h := 0; h < 2; h++ {
+			lo, hi := h*bm/2, (h+1)*bm/2
+			wg.Go(func() { Gemm(false, true, hi-lo, bn, bk, 1, a[lo*bk:], bk, w, bk, 0, c[lo*bn:], bn) })
+		}
+		wg.Wait()
 	}
+	gflops(b, time.Since(start))
 }
 
-// BenchmarkSgemm1 is one single-threaded call with each float32 kernel.
+// BenchmarkSgemm1 is one single-threaded call, for reference.
 func BenchmarkSgemm1(b *testing.B) {
 	a, w, c := make([]float32, bm*bk), make([]float32, bn*bk), make([]float32, bm*bn)
 	SetThreads(1)
-	for _, own := range sgemmKernels() {
-		b.Run(kernelName(own), func(b *testing.B) {
-			start := time.Now()
-			for b.Loop() {
-				gemm32(own, false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
-			}
-			gflops(b, time.Since(start))
-		})
+	start := time.Now()
+	for b.Loop() {
+		Gemm(false, true, bm, bn, bk, 1, a, bk, w, bk, 0, c, bn)
 	}
+	gflops(b, time.Since(start))
 }
 
 // BenchmarkSgemmShapes times single-threaded sgemm at the per-worker shapes
@@ -424,7 +315,7 @@ func BenchmarkSgemm1(b *testing.B) {
 // gradient (NN) and weight gradient (TN, split over output features), the
 // fused QKV forward and one attention head's scores.
 func BenchmarkSgemmShapes(b *testing.B) {
-	b.Logf("OpenBLAS core: %s; Gemm uses %s", CoreName(), SgemmKernel())
+	b.Logf("OpenBLAS core: %s", CoreName())
 	type sh struct {
 		name    string
 		ta, tb  bool
@@ -441,23 +332,21 @@ func BenchmarkSgemmShapes(b *testing.B) {
 		{"attn_TN_128x64x128", true, false, 128, 64, 128},
 		{"lmhead_NT_307x8000x256", false, true, 307, 8000, 256},
 	} {
-		for _, own := range sgemmKernels() {
-			b.Run(s.name+"/"+kernelName(own), func(b *testing.B) {
-				lda := s.k
-				if s.ta {
-					lda = s.m
-				}
-				ldb := s.n
-				if s.tb {
-					ldb = s.k
-				}
-				a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
-				start := time.Now()
-				for b.Loop() {
-					gemm32(own, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
-				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOPS")
-			})
-		}
+		b.Run(s.name, func(b *testing.B) {
+			lda := s.k
+			if s.ta {
+				lda = s.m
+			}
+			ldb := s.n
+			if s.tb {
+				ldb = s.k
+			}
+			a, bb, c := make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
+			start := time.Now()
+			for b.Loop() {
+				Gemm(s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOPS")
+		})
 	}
 }
