@@ -48,6 +48,7 @@ func commands() []*command {
 		tokenizerEncodeCommand(),
 		tokenizerDecodeCommand(),
 		benchCommand(),
+		benchTokenizerCommand(),
 		dataFetchCommand(),
 	}
 }
