@@ -76,7 +76,7 @@ func AttentionBackward[E Float](dqkv, dout, qkv, probs []E, B, T, C, NH int, p E
 	scale := E(1 / math.Sqrt(float64(HS)))
 	thr, dscale := dropThreshold(p)
 	rb := min(T, attnScratch/T)
-	var buf [attnScratch]E
+	var buf, buf2 [attnScratch]E
 	for bh := lo; bh < hi; bh++ {
 		b, h := bh/NH, bh%NH
 		q := qkv[b*T*C3+h*HS:]
@@ -95,21 +95,19 @@ func AttentionBackward[E Float](dqkv, dout, qkv, probs []E, B, T, C, NH int, p E
 				beta = 1
 			}
 			Pi := P[i0*T : i0*T+r*T]
-			d := buf[:r*T]
-			// dv += dropout(P)[rows]^T @ dout[rows]
+			// pd = dropout(P)[rows], the mask drawn once for both uses.
 			pd := Pi
 			if p > 0 {
-				dropRows(d, Pi, seed, base+uint64(i0*T), thr, dscale)
-				pd = d
+				pd = buf[:r*T]
+				dropRows(pd, Pi, seed, base+uint64(i0*T), thr, dscale)
 			}
+			// dv += pd^T @ dout[rows]
 			blas.Gemm(true, false, T, HS, r, 1, pd, T, do[i0*C:], C, beta, dv, C3)
-			// d = dprobs[rows] = dout[rows] @ v^T, through the dropout mask.
+			// d = d(dropped probs)[rows] = dout[rows] @ v^T
+			d := buf2[:r*T]
 			blas.Gemm(false, true, r, T, HS, 1, do[i0*C:], C, v, C3, 0, d, T)
-			if p > 0 {
-				dropRows(d, d, seed, base+uint64(i0*T), thr, dscale)
-			}
-			// Softmax backward: dscores = P * (dP - sum(P*dP)).
-			softmaxBackwardRows(d, Pi, T)
+			// Dropout and softmax backward in one pass: dscores.
+			softmaxDropBackwardRows(d, pd, Pi, T)
 			// dq[rows] = scale * dscores @ k;  dk += scale * dscores^T @ q[rows]
 			blas.Gemm(false, false, r, HS, T, scale, d, T, k, C3, 0, dq[i0*C3:], C3)
 			blas.Gemm(true, false, T, HS, r, scale, d, T, q[i0*C3:], C3, beta, dk, C3)
@@ -154,20 +152,26 @@ func softmaxBiasRow[T Float](row, bias []T) {
 	}
 }
 
-// softmaxBackwardRows applies softmaxBackwardRow to each cols-wide row of
-// d and p.
-func softmaxBackwardRows[T Float](d, p []T, cols int) {
+// softmaxDropBackwardRows applies softmaxDropBackwardRow to each cols-wide
+// row of d, pd and p.
+func softmaxDropBackwardRows[T Float](d, pd, p []T, cols int) {
 	for i := 0; i < len(d); i += cols {
-		softmaxBackwardRow(d[i:i+cols], p[i:i+cols])
+		softmaxDropBackwardRow(d[i:i+cols], pd[i:i+cols], p[i:i+cols])
 	}
 }
 
-// softmaxBackwardRow replaces d (the gradient of a softmax's output p) with
-// the gradient of its input: p * (d - sum(p*d)).
-func softmaxBackwardRow[T Float](d, p []T) {
-	p = p[:len(d)]
-	s := sumProd(d, p)
+// softmaxDropBackwardRow replaces d, the gradient of pd = dropout(p) (p a
+// softmax's output; pd = p where there is no dropout), with the gradient of
+// the softmax's input. With the mask folded into pd = p*mask/(1-p_drop),
+// dp = mask/(1-p_drop)*d and
+//
+//	p * (dp - sum(p*dp)) = pd*d - p*sum(pd*d),
+//
+// so the mask is not needed again.
+func softmaxDropBackwardRow[T Float](d, pd, p []T) {
+	pd, p = pd[:len(d)], p[:len(d)]
+	s := sumProd(d, pd)
 	for j, v := range d {
-		d[j] = p[j] * (v - s)
+		d[j] = pd[j]*v - p[j]*s
 	}
 }

@@ -149,7 +149,7 @@ func BenchmarkKernels32(b *testing.B) {
 		fn   func()
 	}{
 		{"softmax_rows", probs, func() { softmaxBiasRows(P, bias) }},
-		{"softmax_backward_rows", probs, func() { softmaxBackwardRows(d, P, bT) }},
+		{"softmax_backward_rows", probs, func() { softmaxDropBackwardRows(d, P, P, bT) }},
 		{"dropout_mask", probs, func() { dropRows(d, P, 1, 0, thr, sc) }},
 		{"exp_sum", probs, func() { expShiftInto32(d, P, 5) }},
 		{"gelu_forward", len(h), func() { geluForward32(dh, h) }},

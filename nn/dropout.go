@@ -1,10 +1,14 @@
 package nn
 
-// Dropout with a counter-based mask: element i is kept iff
-// hash(seed, i) >= p (as a 32-bit fraction), and kept elements are scaled by
-// 1/(1-p). The mask depends only on the seed and the element index, never on
-// how the range was split, and the backward regenerates it instead of
-// reading a stored mask.
+import "math"
+
+// Dropout with a counter-based mask: element i is kept iff its 32-bit hash
+// u(seed, i) >= p (as a 32-bit fraction), and kept elements are scaled by
+// 1/(1-p). One SplitMix64 hash serves a pair of elements: elements 2k and
+// 2k+1 take the high and the low 32 bits of mix64(seed, k). The mask
+// depends only on the seed and the element index, never on how the range
+// was split, and the backward regenerates it instead of reading a stored
+// mask.
 //
 //	inp, out, dinp, dout  [any shape, flat indices]
 
@@ -17,8 +21,9 @@ func mix64(seed, i uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// dropThreshold turns a drop probability into the 32-bit threshold that the
-// top half of mix64 is compared against, and returns the keep scale 1/(1-p).
+// dropThreshold turns a drop probability into the 32-bit threshold that
+// each element's 32-bit hash is compared against, and returns the keep
+// scale 1/(1-p).
 func dropThreshold[T Float](p T) (thr uint64, scale T) {
 	if p <= 0 {
 		return 0, 1
@@ -29,12 +34,27 @@ func dropThreshold[T Float](p T) (thr uint64, scale T) {
 	return uint64(float64(p) * (1 << 32)), 1 / (1 - p)
 }
 
+// hash32 is element i's 32-bit dropout hash: a half of mix64(seed, i/2).
+func hash32(seed, i uint64) uint64 {
+	return (mix64(seed, i>>1) >> (32 * (1 - i&1))) & 0xffffffff
+}
+
 // keep reports whether element i survives dropout with threshold thr.
-func keep(seed, i, thr uint64) bool { return mix64(seed, i)>>32 >= thr }
+func keep(seed, i, thr uint64) bool { return hash32(seed, i) >= thr }
+
+// keepMask is all ones if the 32-bit hash u survives threshold thr (u >=
+// thr), else 0: a select without a branch (a kept/dropped branch would
+// mispredict on a tenth of the elements).
+func keepMask(u, thr uint64) uint32 { return ^uint32(int64(u-thr) >> 63) }
 
 // dropRows sets d[j] = src[j]*scale if flat element base+j is kept under
 // thr, else 0. d may alias src.
 func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
+	if o, ok := as32(d); ok {
+		s, _ := as32(src)
+		dropRows32(o, s, seed, base, thr, float32(scale))
+		return
+	}
 	d = d[:len(src)]
 	for j, v := range src {
 		if keep(seed, base+uint64(j), thr) {
@@ -42,6 +62,28 @@ func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
 		} else {
 			d[j] = 0
 		}
+	}
+}
+
+// dropRows32 is dropRows's float32 loop: one hash per pair of elements, the
+// mask applied to the bits of v*scale. d may alias src.
+func dropRows32(d, src []float32, seed, base, thr uint64, scale float32) {
+	d = d[:len(src)]
+	j := 0
+	if base&1 == 1 && len(src) > 0 { // an odd first element: the low half of its pair
+		d[0] = math.Float32frombits(math.Float32bits(src[0]*scale) & keepMask(hash32(seed, base), thr))
+		j = 1
+	}
+	k := (base + uint64(j)) >> 1 // pair index of element j
+	for ; j+2 <= len(src); j += 2 {
+		h := mix64(seed, k)
+		k++
+		s, o := src[j:j+2:j+2], d[j:j+2:j+2]
+		o[0] = math.Float32frombits(math.Float32bits(s[0]*scale) & keepMask(h>>32, thr))
+		o[1] = math.Float32frombits(math.Float32bits(s[1]*scale) & keepMask(h&0xffffffff, thr))
+	}
+	if j < len(src) {
+		d[j] = math.Float32frombits(math.Float32bits(src[j]*scale) & keepMask(hash32(seed, base+uint64(j)), thr))
 	}
 }
 

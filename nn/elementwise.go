@@ -70,7 +70,7 @@ func geluForward32(o, x []float32) {
 		if a := abs32(xs); a < 1 {
 			phi = 0.5 + 0.5*xs*erfSmall(a*a)
 		} else {
-			phi = normCDFTail(v, expf(-0.5*v*v))
+			phi = normCDFTail(v, expNoMax(-0.5*v*v))
 		}
 		o[i] = v * phi
 	}
