@@ -82,7 +82,7 @@ func (e *benchEnv) run(b *testing.B, n int, fn func(lo, hi int)) {
 func BenchmarkOps(b *testing.B) {
 	e := newBenchEnv(b)
 	bh := bB * bNH
-	dlogits := make([]float32, bM*bV)
+	probs, dlogits := make([]float32, bM*bV), make([]float32, bM*bV)
 	cases := []struct {
 		name string
 		n    int
@@ -122,9 +122,9 @@ func BenchmarkOps(b *testing.B) {
 			AttentionBackward(e.dqkv, e.dy, e.qkv, e.probs, bB, bT, bC, bNH, 0.1, 9, lo, hi)
 		}},
 		{"LMHead_Linear_Mx256x8000", bM, func(lo, hi int) { LinearForward(e.logits, e.gath, e.wte, nil, bC, bV, lo, hi) }},
-		{"CrossEntropyForward_MxV", bM, func(lo, hi int) { CrossEntropyForward(e.losses, e.logits, e.targets, bV, lo, hi) }},
+		{"CrossEntropyForward_MxV", bM, func(lo, hi int) { CrossEntropyForward(e.losses, probs, e.logits, e.targets, bV, lo, hi) }},
 		{"CrossEntropyBackward_MxV", bM, func(lo, hi int) {
-			CrossEntropyBackward(dlogits, e.logits, e.targets, 1.0/bM, bV, lo, hi)
+			CrossEntropyBackward(dlogits, probs, e.targets, 1.0/bM, bV, lo, hi)
 		}},
 	}
 	for _, c := range cases {

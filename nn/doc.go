@@ -5,7 +5,12 @@
 //
 // # API changes
 //
-// None so far: every signature is as first agreed.
+//   - CrossEntropyForward takes a probs output after losses (the row
+//     softmax, which may alias logits), and CrossEntropyBackward reads those
+//     probs instead of the logits (dlogits may alias probs): the forward
+//     computes every exp once and the backward is one multiply pass, with no
+//     exp. roberta.Model keeps the probabilities in a buffer of their own, so
+//     that MaskedLogits still returns the logits.
 //
 // Additions beyond the agreed API:
 //   - CrossEntropyForward and CrossEntropyBackward ignore rows whose target
@@ -23,9 +28,10 @@
 // same backing array and offset): AddForward (out = a or b), Accumulate,
 // DropoutForward and DropoutBackward (out = in), GeluForward (out = inp),
 // GeluBackward (dinp = dout or inp), LayerNormForward (out = inp),
-// LayerNormBackwardInput (dinp = dout) and CrossEntropyBackward (dlogits =
-// logits). Linear, attention, embedding and gather/scatter outputs must not
-// overlap their inputs (GEMM operands, or rows read after being written).
+// LayerNormBackwardInput (dinp = dout), CrossEntropyForward (probs =
+// logits) and CrossEntropyBackward (dlogits = probs). Linear, attention,
+// embedding and gather/scatter outputs must not overlap their inputs (GEMM
+// operands, or rows read after being written).
 //
 // # Conventions
 //

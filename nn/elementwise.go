@@ -60,15 +60,14 @@ func GeluBackward[T Float](dinp, inp, dout []T, lo, hi int) {
 }
 
 // geluForward32 is GeluForward's float32 loop: x * normCDF(x), with
-// normCDF's common case (|x| < sqrt2, a polynomial) written out so that it
-// needs no call; only the tails call out for an exp. o may alias x.
+// normCDF's common case (|x| < sqrt2, a polynomial in x*x) written out so
+// that it needs no call; only the tails call out. o may alias x.
 func geluForward32(o, x []float32) {
 	o = o[:len(x)]
 	for i, v := range x {
-		xs := v * invSqrt2
 		var phi float32
-		if a := abs32(xs); a < 1 {
-			phi = 0.5 + 0.5*xs*erfSmall(a*a)
+		if z := v * v; z < 2 {
+			phi = 0.5 + v*normCDFSmall(z)
 		} else {
 			phi = normCDFTail(v, expNoMax(-0.5*v*v))
 		}
@@ -83,8 +82,8 @@ func geluBackward32(o, x, d []float32) {
 	o, d = o[:len(x)], d[:len(x)]
 	for i, v := range x {
 		var g float32
-		if abs32(v*invSqrt2) < 1 {
-			g = 0.5 + v*geluGradSmall(v*v)
+		if z := v * v; z < 2 {
+			g = 0.5 + v*geluGradSmall(z)
 		} else {
 			g = geluGradTail(v)
 		}

@@ -155,9 +155,9 @@ func TestCrossEntropyGrad(t *testing.T) {
 		for i := range targets {
 			targets[i] = int32(r.IntN(tc.v))
 		}
-		losses := make([]float64, tc.m)
+		losses, probs := make([]float64, tc.m), make([]float64, len(logits))
 		loss := func() float64 {
-			CrossEntropyForward(losses, logits, targets, tc.v, 0, tc.m)
+			CrossEntropyForward(losses, probs, logits, targets, tc.v, 0, tc.m)
 			s := 0.0
 			for _, l := range losses {
 				s += l
@@ -165,12 +165,22 @@ func TestCrossEntropyGrad(t *testing.T) {
 			return s * tc.scale
 		}
 		dl := make([]float64, len(logits))
-		CrossEntropyBackward(dl, logits, targets, tc.scale, tc.v, 0, tc.m)
+		loss()
+		CrossEntropyBackward(dl, probs, targets, tc.scale, tc.v, 0, tc.m)
 		checkGrads(t, "crossentropy", loss, []gradCase{{"logits", logits, dl}}, gradTol)
 
-		// In place: dlogits aliasing logits gives the same result.
+		// In place: probs aliasing logits in the forward, dlogits aliasing
+		// probs in the backward, give the same results.
+		loss() // losses and probs of the unperturbed logits again
 		inplace := append([]float64(nil), logits...)
+		lossesIn := make([]float64, tc.m)
+		CrossEntropyForward(lossesIn, inplace, inplace, targets, tc.v, 0, tc.m)
 		CrossEntropyBackward(inplace, inplace, targets, tc.scale, tc.v, 0, tc.m)
+		for i := range losses {
+			if lossesIn[i] != losses[i] {
+				t.Fatalf("in-place forward: loss %d is %g, out of place %g", i, lossesIn[i], losses[i])
+			}
+		}
 		for i := range dl {
 			if math.Abs(inplace[i]-dl[i]) > 1e-15 {
 				t.Fatalf("in-place backward differs at %d: %g vs %g", i, inplace[i], dl[i])
@@ -185,8 +195,8 @@ func TestCrossEntropyValues(t *testing.T) {
 	// Row 2: ignored target.
 	logits := []float64{0, 0, 0, 0, 1000, 1001, 999, 0, 5, 5, 5, 5}
 	targets := []int32{2, 1, -100}
-	losses := make([]float64, 3)
-	correct := CrossEntropyForward(losses, logits, targets, 4, 0, 3)
+	losses, probs := make([]float64, 3), make([]float64, 12)
+	correct := CrossEntropyForward(losses, probs, logits, targets, 4, 0, 3)
 	wantRow1 := math.Log(math.Exp(-1)+1+math.Exp(-2)+math.Exp(-1001)) - 0
 	if math.Abs(losses[0]-math.Log(4)) > 1e-14 || math.Abs(losses[1]-wantRow1) > 1e-12 || losses[2] != 0 {
 		t.Errorf("losses %v, want [log4 %g 0]", losses, wantRow1)
@@ -195,7 +205,7 @@ func TestCrossEntropyValues(t *testing.T) {
 		t.Errorf("correct = %d, want 1", correct)
 	}
 	d := make([]float64, 12)
-	CrossEntropyBackward(d, logits, targets, 1, 4, 0, 3)
+	CrossEntropyBackward(d, probs, targets, 1, 4, 0, 3)
 	if d[8] != 0 || d[11] != 0 || math.Abs(d[2]-(0.25-1)) > 1e-15 {
 		t.Errorf("dlogits %v", d)
 	}
@@ -204,7 +214,7 @@ func TestCrossEntropyValues(t *testing.T) {
 	for i, v := range logits {
 		l32[i] = float32(v)
 	}
-	if c := CrossEntropyForward(losses32, l32, targets, 4, 0, 3); c != 1 || math.Abs(float64(losses32[1])-wantRow1) > 1e-5 {
+	if c := CrossEntropyForward(losses32, make([]float32, 12), l32, targets, 4, 0, 3); c != 1 || math.Abs(float64(losses32[1])-wantRow1) > 1e-5 {
 		t.Errorf("float32: correct %d losses %v", c, losses32)
 	}
 }

@@ -44,6 +44,7 @@ func TestInPlace(t *testing.T) {
 		}},
 		{"LayerNormBackwardInput", y, func(out, in []float32) { LayerNormBackwardInput(out, in, x, mean, rstd, w, c, 0, n) }},
 		{"CrossEntropyBackward", logits, func(out, in []float32) { CrossEntropyBackward(out, in, targets, 0.5, v, 0, n) }},
+		{"CrossEntropyForward", logits, func(out, in []float32) { CrossEntropyForward(make([]float32, n), out, in, targets, v, 0, n) }},
 	}
 	for _, o := range ops {
 		want := make([]float32, len(o.in))

@@ -57,7 +57,7 @@ func splitCases() []splitCase {
 		targets[i] = int32(r.IntN(v))
 	}
 	targets[4] = -100
-	losses, dlogits := make([]float32, n), make([]float32, n*v)
+	losses, dlogits, cprobs := make([]float32, n), make([]float32, n*v), make([]float32, n*v)
 	const B, T, AC, NH = 3, 9, 8, 2
 	qkv := randn32(r, B*T*3*AC, 1)
 	kb := make([]float32, B*T)
@@ -92,7 +92,7 @@ func splitCases() []splitCase {
 		{"EmbeddingBackward", c, func(lo, hi int) { EmbeddingBackward(dwte, dwpe, dwtt, doutC, ids, pos, n, c, lo, hi) }, zero(dwte, dwpe, dwtt), outs(dwte, dwpe, dwtt), true},
 		{"GatherRows", len(rows), func(lo, hi int) { GatherRows(gath, inp, rows, c, lo, hi) }, zero(gath), outs(gath), true},
 		{"ScatterRows", len(rows), func(lo, hi int) { ScatterRows(dinp, gath, rows, c, lo, hi) }, zero(dinp), outs(dinp), true},
-		{"CrossEntropyForward", n, func(lo, hi int) { CrossEntropyForward(losses, logits, targets, v, lo, hi) }, zero(losses), outs(losses), true},
+		{"CrossEntropyForward", n, func(lo, hi int) { CrossEntropyForward(losses, cprobs, logits, targets, v, lo, hi) }, zero(losses, cprobs), outs(losses, cprobs), true},
 		{"CrossEntropyBackward", n, func(lo, hi int) { CrossEntropyBackward(dlogits, logits, targets, 0.1, v, lo, hi) }, zero(dlogits), outs(dlogits), true},
 		{"AttentionForward", B * NH, func(lo, hi int) { AttentionForward(aout, probs, qkv, kb, B, T, AC, NH, 0.2, 5, lo, hi) }, zero(aout, probs), outs(aout, probs), true},
 		{"AttentionBackward", B * NH, func(lo, hi int) { AttentionBackward(dqkv, adout, qkv, probs0, B, T, AC, NH, 0.2, 5, lo, hi) }, zero(dqkv), outs(dqkv), true},
@@ -246,12 +246,13 @@ func TestFloat32Agreement(t *testing.T) {
 		tg[i] = int32(r.IntN(V))
 	}
 	ls32, ls64 := make([]float32, M), make([]float64, M)
-	CrossEntropyForward(ls32, l32, tg, V, 0, M)
-	CrossEntropyForward(ls64, to64(l32), tg, V, 0, M)
+	pr32, pr64 := make([]float32, M*V), make([]float64, M*V)
+	CrossEntropyForward(ls32, pr32, l32, tg, V, 0, M)
+	CrossEntropyForward(ls64, pr64, to64(l32), tg, V, 0, M)
 	add("cross-entropy loss", 1e-5, ls32, ls64)
 	dl32, dl64 := make([]float32, M*V), make([]float64, M*V)
-	CrossEntropyBackward(dl32, l32, tg, 1, V, 0, M)
-	CrossEntropyBackward(dl64, to64(l32), tg, 1, V, 0, M)
+	CrossEntropyBackward(dl32, pr32, tg, 1, V, 0, M)
+	CrossEntropyBackward(dl64, pr64, tg, 1, V, 0, M)
 	add("cross-entropy grad", 1e-6, dl32, dl64)
 
 	// Dropout masks are the same integer hash in the C float32 kernel and

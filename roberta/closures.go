@@ -69,17 +69,17 @@ func (m *Model) buildClosures() {
 	}
 
 	fn.ce = func(lo, hi int) { // rows of M; the count goes to the range's first row
-		m.correct[lo] = int32(nn.CrossEntropyForward(m.losses, m.logits, m.targets, V, lo, hi))
+		m.correct[lo] = int32(nn.CrossEntropyForward(m.losses, m.probs, m.logits, m.targets, V, lo, hi))
 	}
 
 	// Backward: LM head.
-	fn.ceBack = func(lo, hi int) { // dlogits in place
-		nn.CrossEntropyBackward(m.logits, m.logits, m.targets, m.ceScale, V, lo, hi)
+	fn.ceBack = func(lo, hi int) { // dlogits in place over probs
+		nn.CrossEntropyBackward(m.probs, m.probs, m.targets, m.ceScale, V, lo, hi)
 	}
 	fn.decoderParams = func(lo, hi int) { // vocabulary rows [lo, hi)
-		nn.LinearBackwardParams(grad(P.WordEmb), grad(P.HeadBias), m.logits, m.hNorm, m.m, C, V, lo, hi)
+		nn.LinearBackwardParams(grad(P.WordEmb), grad(P.HeadBias), m.probs, m.hNorm, m.m, C, V, lo, hi)
 	}
-	fn.decoderInput = func(lo, hi int) { nn.LinearBackwardInput(m.dH, m.logits, P.WordEmb.Data, C, V, lo, hi) }
+	fn.decoderInput = func(lo, hi int) { nn.LinearBackwardInput(m.dH, m.probs, P.WordEmb.Data, C, V, lo, hi) }
 	fn.headLNParams = func(lo, hi int) {
 		nn.LayerNormBackwardParams(grad(P.HeadLN), grad(P.HeadLNB), m.dH, m.hAct, m.hMean, m.hRstd, m.m, C, lo, hi)
 	}

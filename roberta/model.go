@@ -66,7 +66,8 @@ type Model struct {
 	hMean   []float32 // [M]
 	hRstd   []float32 // [M]
 	hNorm   []float32 // [M, C] LayerNorm output (decoder input)
-	logits  []float32 // [M, V]; holds dlogits after Backward
+	logits  []float32 // [M, V]
+	probs   []float32 // [M, V] softmax(logits), from the cross-entropy forward; dlogits after Backward
 	losses  []float32 // [M]
 	correct []int32   // [M] right-prediction count of the CE range starting at each row
 	headCap int       // rows the head buffers hold
@@ -208,6 +209,7 @@ func (m *Model) growHead(rows int) {
 	m.hMean = make([]float32, rows)
 	m.hRstd = make([]float32, rows)
 	m.logits = make([]float32, rows*V)
+	m.probs = make([]float32, rows*V)
 	m.losses = make([]float32, rows)
 	m.correct = make([]int32, rows)
 	m.dH = make([]float32, rows*C)
@@ -372,8 +374,9 @@ func (m *Model) encode(compact bool) {
 }
 
 // MaskedLogits returns the logits of the labelled positions of the last
-// Forward, [M, V] in row-major (batch, position) order. Backward overwrites
-// them with their gradient; the slice is the model's own buffer.
+// Forward, [M, V] in row-major (batch, position) order; the slice is the
+// model's own buffer. (Backward leaves them: the logit gradient goes to a
+// buffer of its own.)
 func (m *Model) MaskedLogits() []float32 { return m.logits[:m.m*m.v] }
 
 // MaskedRows returns the row indices (b*T + t) of the labelled positions of
@@ -394,7 +397,8 @@ func grad(q *nn.Param) []float32 {
 // activation gradients are propagated only as deep as some parameter below
 // needs them. The fused QKV weight and bias of a layer train as a unit: they
 // get gradients if any of query, key, value (weight or bias) requires them.
-// The masked logits are overwritten by their gradient.
+// The logit gradient overwrites the softmax probabilities that Forward's
+// cross-entropy kept for it, not the logits.
 func (m *Model) Backward() error {
 	if !m.forwardDone || !m.mlmDone {
 		return errors.New("roberta: Backward without a successful Forward")
@@ -409,7 +413,7 @@ func (m *Model) Backward() error {
 	m.ceScale = 1 / float32(M)
 
 	// LM head.
-	m.pool.For(M, fn.ceBack) // dlogits = (softmax - onehot) / M, in place
+	m.pool.For(M, fn.ceBack) // dlogits = (probs - onehot) / M, in place over probs
 	if P.WordEmb.RequiresGrad || P.HeadBias.RequiresGrad {
 		m.pool.For(m.v, fn.decoderParams) // tied decoder: into word_embeddings' grad
 	}
