@@ -74,24 +74,29 @@ func LayerNormBackwardParams[T Float](dw, db, dout, inp, mean, rstd []T, n, C, l
 	if hi <= lo {
 		return
 	}
-	for i := 0; i < n; i++ {
-		d := dout[i*C+lo : i*C+hi]
-		if db != nil {
-			acc := db[lo:hi]
-			acc = acc[:len(d)]
-			for j, v := range d {
-				acc[j] += v
-			}
+	if db != nil {
+		colSums(db[lo:hi], dout[lo:], n, C)
+	}
+	if dw == nil {
+		return
+	}
+	// dw[j] += sum over rows of d*(x-m)*rs, two rows at a time.
+	acc := dw[lo:hi]
+	w := len(acc)
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		d0, x0 := dout[i*C+lo:i*C+lo+w], inp[i*C+lo:i*C+lo+w]
+		d1, x1 := dout[(i+1)*C+lo:(i+1)*C+lo+w], inp[(i+1)*C+lo:(i+1)*C+lo+w]
+		m0, rs0, m1, rs1 := mean[i], rstd[i], mean[i+1], rstd[i+1]
+		for j := range acc {
+			acc[j] += d0[j]*(x0[j]-m0)*rs0 + d1[j]*(x1[j]-m1)*rs1
 		}
-		if dw != nil {
-			x := inp[i*C+lo : i*C+hi]
-			x = x[:len(d)]
-			acc := dw[lo:hi]
-			acc = acc[:len(d)]
-			m, rs := mean[i], rstd[i]
-			for j, v := range d {
-				acc[j] += v * (x[j] - m) * rs
-			}
+	}
+	for ; i < n; i++ {
+		d, x := dout[i*C+lo:i*C+lo+w], inp[i*C+lo:i*C+lo+w]
+		m, rs := mean[i], rstd[i]
+		for j := range acc {
+			acc[j] += d[j] * (x[j] - m) * rs
 		}
 	}
 }

@@ -50,13 +50,29 @@ func LinearBackwardParams[T Float](dw, db, dout, inp []T, n, in, outDim, lo, hi 
 		blas.Gemm(true, false, hi-lo, in, n, 1, dout[lo:(n-1)*outDim+hi], outDim, inp[:n*in], in, 1, dw[lo*in:hi*in], in)
 	}
 	if db != nil {
-		acc := db[lo:hi]
-		for r := 0; r < n; r++ {
-			row := dout[r*outDim+lo : r*outDim+hi]
-			row = row[:len(acc)]
-			for j, v := range row {
-				acc[j] += v
-			}
+		colSums(db[lo:hi], dout[lo:], n, outDim)
+	}
+}
+
+// colSums adds to acc the sums over n rows (stride apart) of the columns
+// of x that acc covers: acc[j] += x[r*stride+j] for r < n. Four rows at a
+// time, so that acc is loaded and stored once per four rows.
+func colSums[T Float](acc, x []T, n, stride int) {
+	w := len(acc)
+	r := 0
+	for ; r+4 <= n; r += 4 {
+		x0 := x[r*stride : r*stride+w]
+		x1 := x[(r+1)*stride : (r+1)*stride+w]
+		x2 := x[(r+2)*stride : (r+2)*stride+w]
+		x3 := x[(r+3)*stride : (r+3)*stride+w]
+		for j := range acc {
+			acc[j] += (x0[j] + x1[j]) + (x2[j] + x3[j])
+		}
+	}
+	for ; r < n; r++ {
+		row := x[r*stride : r*stride+w]
+		for j, v := range row {
+			acc[j] += v
 		}
 	}
 }
