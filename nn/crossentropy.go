@@ -5,7 +5,7 @@ import "math"
 // Softmax cross-entropy over the vocabulary, for the masked rows.
 //
 //	logits           [M, V]
-//	probs            [M, V]  softmax(logits), written by the forward for the backward
+//	probs            [M, V]  softmax(logits): the forward writes it for the backward
 //	dlogits          [M, V]
 //	targets          [M]     target ids; a negative target means "ignore"
 //	losses           [M]     losses[i] = -log softmax(logits[i])[targets[i]]
