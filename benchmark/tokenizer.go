@@ -82,8 +82,26 @@ func RunTokenizer(ctx context.Context, o TokenizerOptions) (*TokenizerReport, er
 		}
 	}
 
-	// Lethe's trainer, in this process.
+	// spm_train first, with the same settings and RoBERTa's special ids: a
+	// child's peak RSS counts the parent's pages it was forked with, so it is
+	// measured while this process is still small.
 	rep.Lethe.Name, rep.Spm.Name = "Lethe", "SentencePiece 0.1.97 (spm_train, spm_encode)"
+	logf("bench tokenizer: spm_train on the same corpus")
+	spmPrefix := filepath.Join(dir, "spm")
+	cmd := exec.CommandContext(ctx, "spm_train", "--input="+o.Input, "--model_prefix="+spmPrefix,
+		"--vocab_size="+strconv.Itoa(o.VocabSize), "--num_threads="+strconv.Itoa(o.Threads),
+		"--model_type=unigram", "--character_coverage=0.9995",
+		"--bos_id=0", "--pad_id=1", "--eos_id=2", "--unk_id=3", "--control_symbols=<mask>")
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("bench tokenizer: spm_train: %w\n%s", err, tail(out, 1500))
+	}
+	rep.Spm.TrainSeconds = time.Since(start).Seconds()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rep.Spm.TrainPeakRSS = ru.Maxrss * 1024
+	}
+
+	// Lethe's trainer, in this process.
 	logf("bench tokenizer: lethe tokenizer train on %s (%.1f MB), vocab %d, %d threads", o.Input, float64(rep.InputBytes)/1e6, o.VocabSize, o.Threads)
 	topt := tokenizer.DefaultTrainOptions()
 	topt.Inputs = []string{o.Input}
@@ -92,7 +110,7 @@ func RunTokenizer(ctx context.Context, o TokenizerOptions) (*TokenizerReport, er
 	lethePrefix := filepath.Join(dir, "lethe")
 	topt.ModelPrefix = lethePrefix
 	before := peakRSS()
-	start := time.Now()
+	start = time.Now()
 	m, _, err := tokenizer.Train(ctx, topt)
 	if err != nil {
 		return nil, err
@@ -102,22 +120,6 @@ func RunTokenizer(ctx context.Context, o TokenizerOptions) (*TokenizerReport, er
 	}
 	rep.Lethe.TrainSeconds = time.Since(start).Seconds()
 	rep.Lethe.TrainPeakRSS = max(peakRSS(), before)
-
-	// spm_train with the same settings and RoBERTa's special ids.
-	logf("bench tokenizer: spm_train on the same corpus")
-	spmPrefix := filepath.Join(dir, "spm")
-	cmd := exec.CommandContext(ctx, "spm_train", "--input="+o.Input, "--model_prefix="+spmPrefix,
-		"--vocab_size="+strconv.Itoa(o.VocabSize), "--num_threads="+strconv.Itoa(o.Threads),
-		"--model_type=unigram", "--character_coverage=0.9995",
-		"--bos_id=0", "--pad_id=1", "--eos_id=2", "--unk_id=3", "--control_symbols=<mask>")
-	start = time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("bench tokenizer: spm_train: %w\n%s", err, tail(out, 1500))
-	}
-	rep.Spm.TrainSeconds = time.Since(start).Seconds()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rep.Spm.TrainPeakRSS = ru.Maxrss * 1024
-	}
 
 	// Encoders, on the same model (spm_train's) and the same text.
 	logf("bench tokenizer: encoding %s with both encoders", o.HeldOut)
