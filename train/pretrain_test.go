@@ -268,3 +268,19 @@ func TestPretrainLearns(t *testing.T) {
 		t.Errorf("metrics.jsonl has %d lines, want 60 updates + 1 validation", n)
 	}
 }
+
+// TestResumeRefusesOtherModel: a checkpoint of another model shape (here a
+// different FFN size) is refused with the config key named.
+func TestResumeRefusesOtherModel(t *testing.T) {
+	data := makeData(t)
+	o := tinyOptions(t, data, t.TempDir())
+	o.Updates = 3
+	if _, err := Pretrain(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	o.Config.IntermediateSize *= 2
+	_, err := Pretrain(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "intermediate_size") || !strings.Contains(err.Error(), "config.json") {
+		t.Fatalf("err = %v, want a refusal naming config.json and intermediate_size", err)
+	}
+}
