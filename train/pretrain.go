@@ -35,6 +35,11 @@ type Options struct {
 	MaskID    int32          // id of <mask> in the tokenizer
 	OutDir    string         // checkpoints and metrics.jsonl go here
 
+	// Tokenizer, if set, is the SentencePiece .model whose ids the token
+	// files hold. It is copied into every checkpoint as TokenizerFile, so a
+	// checkpoint carries the vocabulary its embeddings index.
+	Tokenizer string
+
 	BatchSize     int     // sequences per update
 	SeqLen        int     // tokens per sequence, <s> and padding included
 	Updates       int     // total optimizer updates
@@ -90,9 +95,10 @@ func DefaultOptions() Options {
 
 // Checkpoint and log names inside Options.OutDir.
 const (
-	LastCheckpoint = "checkpoint-last" // newest state; what a resumed run continues from
-	BestCheckpoint = "checkpoint-best" // lowest validation loss so far (the forgetting arm's hand-over)
-	MetricsFile    = "metrics.jsonl"   // one JSON object per logged update and per validation
+	LastCheckpoint = "checkpoint-last"     // newest state; what a resumed run continues from
+	BestCheckpoint = "checkpoint-best"     // lowest validation loss so far (the forgetting arm's hand-over)
+	MetricsFile    = "metrics.jsonl"       // one JSON object per logged update and per validation
+	TokenizerFile  = "sentencepiece.model" // the tokenizer inside a checkpoint (its own piece ids, no offset)
 )
 
 // ErrInterrupted is returned (wrapped) when the context was cancelled and the
@@ -181,6 +187,7 @@ type run struct {
 	loader  *dataset.Loader
 	valid   *dataset.Sequences
 	mask    dataset.MaskConfig
+	files   map[string][]byte // extra files for every checkpoint
 	state   trainerState
 	metrics *os.File
 }
@@ -196,6 +203,13 @@ func Pretrain(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	r := &run{o: o}
+	if o.Tokenizer != "" {
+		b, err := os.ReadFile(o.Tokenizer)
+		if err != nil {
+			return nil, fmt.Errorf("train: tokenizer: %w", err)
+		}
+		r.files = map[string][]byte{TokenizerFile: b}
+	}
 	blas.SetThreads(1) // the pool's goroutines parallelise; OpenBLAS must not spin threads of its own
 	r.pool = parallel.New(o.Threads)
 	defer r.pool.Close()
@@ -525,7 +539,7 @@ func (r *run) evaluate(mask dataset.MaskConfig) (loss, acc float64, err error) {
 // save writes a checkpoint directory under OutDir; withState adds the
 // optimizer and trainer state needed to resume.
 func (r *run) save(name string, withState bool, start time.Time) error {
-	c := &checkpoint.Checkpoint{Config: r.model.Config, Params: r.model.Params.All()}
+	c := &checkpoint.Checkpoint{Config: r.model.Config, Params: r.model.Params.All(), Files: r.files}
 	if withState {
 		st := r.state
 		st.Seconds += time.Since(start).Seconds()

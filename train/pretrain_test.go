@@ -250,6 +250,11 @@ func TestPretrainLearns(t *testing.T) {
 	o := tinyOptions(t, data, t.TempDir())
 	o.Updates, o.WarmupUpdates, o.ValidEvery, o.SaveEvery = 60, 5, 60, 60
 	o.PeakLR = 3e-3
+	tok := []byte("stand-in for a SentencePiece model")
+	o.Tokenizer = filepath.Join(t.TempDir(), "t.model")
+	if err := os.WriteFile(o.Tokenizer, tok, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res, err := Pretrain(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +264,12 @@ func TestPretrainLearns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(o.OutDir, BestCheckpoint, checkpoint.ModelFile)); err != nil {
 		t.Errorf("no best checkpoint: %v", err)
+	}
+	for _, c := range []string{LastCheckpoint, BestCheckpoint} {
+		got, err := checkpoint.LoadFile(filepath.Join(o.OutDir, c), TokenizerFile)
+		if err != nil || !bytes.Equal(got, tok) {
+			t.Errorf("%s/%s = %q, %v; want the tokenizer copied in", c, TokenizerFile, got, err)
+		}
 	}
 	metrics, err := os.ReadFile(filepath.Join(o.OutDir, MetricsFile))
 	if err != nil {

@@ -28,7 +28,7 @@ descriptions (fetched with apt-get into ./cache), an 8,000-piece tokenizer train
 and the small preset.
 
 Writes into --out: checkpoint-last/ (resume point; loads in Hugging Face transformers as
-RobertaForMaskedLM), checkpoint-best/ (lowest validation loss) and metrics.jsonl (one JSON
+RobertaForMaskedLM; holds the tokenizer as sentencepiece.model), checkpoint-best/ (lowest validation loss) and metrics.jsonl (one JSON
 object per update and per validation: loss, masked accuracy, gradient norm, learning
 rates, tokens/s; validation also reports the mask-only loss and accuracy).
 
@@ -41,6 +41,7 @@ loss stops training with an error and keeps the last good checkpoint.`,
 			trainFile := fs.String("train", "", "training token file (instead of --data)")
 			validFile := fs.String("valid", "", "validation token file (instead of --data; empty: no validation)")
 			maskID := fs.Int("mask-id", -1, "id of <mask>; default: from --data's summary.json")
+			tok := fs.String("tokenizer", "", "SentencePiece .model of the token files, copied into each checkpoint; default: the one --data's summary.json names")
 			preset := fs.String("preset", "small", fmt.Sprintf("model size preset %v (the vocabulary size comes from the data)", roberta.PresetNames()))
 			out := fs.String("out", "runs/pretrain", "output directory for checkpoints and metrics.jsonl")
 			o := &d
@@ -91,11 +92,15 @@ loss stops training with an error and keeps the last good checkpoint.`,
 							return err
 						}
 					}
+					if *tok == "" {
+						*tok = summaryTokenizer(*data)
+					}
 				}
 				if mask < 0 {
 					return errors.New("--mask-id is required with --train (the id of <mask> in your tokenizer)")
 				}
 				o.MaskID = int32(mask)
+				o.Tokenizer = *tok
 				fmt.Fprintf(env.stderr, "pretrain: %s preset, %d updates of %d x %d tokens, lr %g, forget-every %d, into %s\n",
 					*preset, o.Updates, o.BatchSize, o.SeqLen, o.PeakLR, o.ForgetEvery, o.OutDir)
 				res, err := train.Pretrain(ctx, *o)
@@ -108,6 +113,25 @@ loss stops training with an error and keeps the last good checkpoint.`,
 			}
 		},
 	}
+}
+
+// summaryTokenizer returns the tokenizer model that "lethe prepare" recorded
+// in DIR/summary.json, or "" if it is not recorded or no longer there.
+func summaryTokenizer(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return ""
+	}
+	var s struct {
+		Tokenizer string `json:"tokenizer"`
+	}
+	if json.Unmarshal(b, &s) != nil || s.Tokenizer == "" {
+		return ""
+	}
+	if _, err := os.Stat(s.Tokenizer); err != nil {
+		return ""
+	}
+	return s.Tokenizer
 }
 
 // summaryMaskID reads the <mask> id that "lethe prepare" recorded in
