@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 
 	"lethe/benchmark"
 )
@@ -53,13 +51,7 @@ otherwise idle machine: the figures are only as quiet as the machine.`,
 				fmt.Fprintln(env.stdout)
 				rep.WriteText(env.stdout)
 				if *jsonOut != "" {
-					b, err := json.MarshalIndent(rep, "", "  ")
-					if err != nil {
-						return err
-					}
-					if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
-						return err
-					}
+					return writeJSONAtomic(*jsonOut, rep)
 				}
 				return nil
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -59,11 +58,7 @@ Without --input it uses the built-in default: Debian's English package descripti
 				fmt.Fprintln(env.stdout)
 				rep.WriteText(env.stdout)
 				if *jsonOut != "" {
-					b, err := json.MarshalIndent(rep, "", "  ")
-					if err != nil {
-						return err
-					}
-					return os.WriteFile(*jsonOut, b, 0o644)
+					return writeJSONAtomic(*jsonOut, rep)
 				}
 				return nil
 			}

@@ -403,7 +403,7 @@ func writeChunk(c *prepChunk, train, valid *dataset.Writer, sum *prepareSummary)
 func writeJSONAtomic(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("summary %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
