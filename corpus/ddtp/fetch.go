@@ -219,13 +219,6 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	if helper == "" {
 		helper = DefaultAptHelper
 	}
-	// apt resolves relative Dir:: paths against other Dir:: settings: give
-	// it absolute ones.
-	abs, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
-	}
-	a := aptLayout{filepath.Join(abs, "apt")}
 	manPath := filepath.Join(opts.Dir, ManifestName)
 	old, err := readManifest(manPath)
 	if err != nil {
@@ -233,46 +226,13 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	}
 
 	// 1. Download, unless every index is present.
-	files, err := scanIfPresent(a.lists())
+	ix, err := EnsureIndexes(ctx, Options{Dir: opts.Dir, Langs: langs, Refresh: opts.Refresh, Log: log,
+		Sources: opts.Sources, SourcesList: opts.SourcesList, SourcesDir: opts.SourcesDir, AptGet: opts.AptGet})
 	if err != nil {
 		return nil, err
 	}
-	have := listedLangs(files)
-	missing := []string{}
-	for _, l := range langs {
-		if !slices.Contains(have, l) {
-			missing = append(missing, l)
-		}
-	}
-	hasPackages := slices.ContainsFunc(files, func(f ListFile) bool { return f.Kind == "Packages" })
-	downloaded := false
-	if opts.Refresh || !hasPackages || len(missing) > 0 {
-		why := "--refresh"
-		if !hasPackages {
-			why = "no indexes in " + a.lists()
-		} else if len(missing) > 0 {
-			why = "no translations yet for " + strings.Join(missing, ",")
-		}
-		if err := download(ctx, opts, a, union(have, langs), why, log); err != nil {
-			return nil, err
-		}
-		downloaded = true
-		if files, err = ScanLists(a.lists()); err != nil {
-			return nil, err
-		}
-		have = listedLangs(files)
-		for _, l := range langs {
-			if !slices.Contains(have, l) {
-				return nil, fmt.Errorf("the mirrors have no Translation-%s for main (apt-get update fetched: %s)", l, strings.Join(have, ","))
-			}
-		}
-	} else {
-		fmt.Fprintf(log, "ddtp: indexes present in %s (use --refresh to download again)\n", a.lists())
-	}
-	fp, err := fingerprint(files)
-	if err != nil {
-		return nil, err
-	}
+	a := aptLayout{ix.Root}
+	files, fp, downloaded := ix.Files, ix.Fingerprint, ix.Downloaded
 
 	// 2. Nothing to do when the corpora match these indexes and shares.
 	if !downloaded && old != nil && upToDate(old, opts.Dir, fp, opts.Shares, langs) {
