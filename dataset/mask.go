@@ -115,8 +115,9 @@ func (c *MaskConfig) Apply(ids, labels []int32, key uint64) int {
 
 // Random streams: derived keys for the stream kinds below.
 const (
-	streamMask    = 1
-	streamShuffle = 2
+	streamMask      = 1
+	streamShuffle   = 2
+	streamSubsample = 3
 )
 
 // SequenceKey derives the masking key of one sequence from the run's seed,

@@ -1,6 +1,9 @@
 package dataset
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Sequences cuts a token file into training blocks of SeqLen tokens: BOS
 // followed by up to SeqLen-1 ids, padded with PAD. Whole units (documents, or
@@ -13,6 +16,7 @@ type Sequences struct {
 	file   *File
 	seqLen int
 	bounds []int64 // block i holds ids [bounds[i], bounds[i+1])
+	subset []int   // when non-nil, block i is block subset[i] of bounds (see Subsample)
 }
 
 // Packing says which units a block is packed from.
@@ -113,10 +117,66 @@ func (s *Sequences) File() *File { return s.file }
 func (s *Sequences) SeqLen() int { return s.seqLen }
 
 // Len returns the number of blocks.
-func (s *Sequences) Len() int { return len(s.bounds) - 1 }
+func (s *Sequences) Len() int {
+	if s.subset != nil {
+		return len(s.subset)
+	}
+	return len(s.bounds) - 1
+}
 
 // Bounds returns the id range [lo, hi) of block i; hi-lo <= SeqLen-1.
-func (s *Sequences) Bounds(i int) (lo, hi int64) { return s.bounds[i], s.bounds[i+1] }
+func (s *Sequences) Bounds(i int) (lo, hi int64) {
+	if s.subset != nil {
+		i = s.subset[i]
+	}
+	return s.bounds[i], s.bounds[i+1]
+}
+
+// Tokens returns the number of ids in all blocks (BOS and padding not
+// counted): the token budget a pass over the blocks spends.
+func (s *Sequences) Tokens() int64 {
+	var n int64
+	for i := 0; i < s.Len(); i++ {
+		lo, hi := s.Bounds(i)
+		n += hi - lo
+	}
+	return n
+}
+
+// Subsample returns the blocks of a deterministic random subsample holding
+// at least maxTokens ids (all blocks when the file has fewer): blocks are
+// drawn in an order fixed by seed until the budget is reached, then kept in
+// file order. Because blocks are cut at document boundaries, this is a
+// subsample of (whole, or long-document pieces of) documents, the "N tokens of
+// language L" of a low-data adaptation run. The same file, sequence length,
+// budget and seed always give the same blocks, and a larger budget with the
+// same seed gives a superset.
+func (s *Sequences) Subsample(maxTokens int64, seed uint64) *Sequences {
+	n := s.Len()
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	// Fisher-Yates driven by a stream of its own, so the order is a pure function of seed.
+	for i := n - 1; i > 0; i-- {
+		j := int(deriveKey(seed, streamSubsample, 0, uint64(i)) % uint64(i+1))
+		order[i], order[j] = order[j], order[i]
+	}
+	var got int64
+	k := 0
+	for ; k < n && got < maxTokens; k++ {
+		lo, hi := s.Bounds(order[k])
+		got += hi - lo
+	}
+	chosen := append([]int(nil), order[:k]...)
+	sort.Ints(chosen)
+	if s.subset != nil {
+		for i, c := range chosen {
+			chosen[i] = s.subset[c]
+		}
+	}
+	return &Sequences{file: s.file, seqLen: s.seqLen, bounds: s.bounds, subset: chosen}
+}
 
 // Fill writes block i into dst (len(dst) must be SeqLen): BOS, the block's
 // ids, then PAD. It returns the number of non-pad tokens. It never allocates.

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -131,5 +132,88 @@ func TestParsePacking(t *testing.T) {
 	}
 	if _, err := NewPackedSequences(openDocs(t, 100, nil), 8, Packing(7)); err == nil {
 		t.Error("unknown packing value accepted")
+	}
+}
+
+func TestSubsample(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.tok")
+	w, err := Create(path, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := 0; d < 40; d++ {
+		doc := make([]int32, 3+d%5)
+		for i := range doc {
+			doc[i] = int32(5 + (d+i)%40)
+		}
+		doc[len(doc)-1] = EOS
+		if err := w.AppendDocument(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seq, err := NewSequences(f, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := seq.Tokens()
+	if total != f.NumTokens() {
+		t.Fatalf("Tokens() = %d, want every id of the file, %d", total, f.NumTokens())
+	}
+	blocks := func(s *Sequences) map[[2]int64]bool {
+		m := map[[2]int64]bool{}
+		for i := 0; i < s.Len(); i++ {
+			lo, hi := s.Bounds(i)
+			m[[2]int64{lo, hi}] = true
+		}
+		return m
+	}
+	all := blocks(seq)
+	for _, tc := range []struct {
+		budget int64
+		seed   uint64
+	}{{1, 1}, {20, 1}, {60, 1}, {60, 2}, {total, 1}, {10 * total, 3}} {
+		sub := seq.Subsample(tc.budget, tc.seed)
+		got := sub.Tokens()
+		if got < min(tc.budget, total) {
+			t.Errorf("budget %d: subsample holds %d ids, want at least the budget", tc.budget, got)
+		}
+		// Removing any one block would go under the budget only if it is the last drawn;
+		// at least check that it overshoots by less than one block.
+		if tc.budget < total && got-tc.budget >= int64(seq.SeqLen()) {
+			t.Errorf("budget %d: %d ids, overshoots by a whole block or more", tc.budget, got)
+		}
+		again := seq.Subsample(tc.budget, tc.seed)
+		if !reflect.DeepEqual(blocks(sub), blocks(again)) {
+			t.Errorf("budget %d seed %d: two subsamples differ", tc.budget, tc.seed)
+		}
+		prevLo := int64(-1)
+		for i := 0; i < sub.Len(); i++ {
+			lo, hi := sub.Bounds(i)
+			if !all[[2]int64{lo, hi}] {
+				t.Fatalf("block [%d,%d) is not a block of the full index", lo, hi)
+			}
+			if lo <= prevLo {
+				t.Fatalf("blocks not in file order at %d", i)
+			}
+			prevLo = lo
+		}
+	}
+	small, large := blocks(seq.Subsample(20, 7)), blocks(seq.Subsample(80, 7))
+	for b := range small {
+		if !large[b] {
+			t.Errorf("block %v of the 20-token subsample is missing from the 80-token one (same seed)", b)
+		}
+	}
+	if reflect.DeepEqual(blocks(seq.Subsample(60, 1)), blocks(seq.Subsample(60, 2))) {
+		t.Error("seeds 1 and 2 chose the same blocks")
 	}
 }

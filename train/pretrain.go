@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"lethe/checkpoint"
@@ -55,6 +56,27 @@ type Options struct {
 	// reset, and their learning rate follows the schedule compressed into
 	// each K-update episode. 0 trains the standard way.
 	ForgetEvery int
+
+	// Stage says what the run trains: StagePretrain (the whole model) or
+	// StageLanguage (language adaptation: new token embeddings, body frozen).
+	Stage Stage
+
+	// InitFrom, if set, is a checkpoint directory to start from instead of a
+	// random initialisation. Its config gives the model shape (Config is then
+	// ignored except for its vocabulary, which comes from the token files).
+	// StageLanguage requires it: it is the pretrained body to adapt.
+	InitFrom string
+
+	// MaxTokens, if > 0, caps the training data at a deterministic random
+	// subsample of whole sequences holding at least this many tokens
+	// (dataset.Sequences.Subsample, drawn with Seed): the token budget of a
+	// low-data run. Validation always uses the whole ValidFile.
+	MaxTokens int64
+
+	// SaveAt lists updates at which to keep a checkpoint of their own,
+	// "checkpoint-<update>" (parameters, config, tokenizer; no optimizer), so
+	// that convergence curves can be evaluated afterwards.
+	SaveAt []int
 
 	Seed         uint64 // drives initialisation, data order, masking and dropout
 	ValidEvery   int    // validate every this many updates (and at the end)
@@ -101,6 +123,37 @@ const (
 	TokenizerFile  = "sentencepiece.model" // the tokenizer inside a checkpoint (its own piece ids, no offset)
 )
 
+// Stage is what a training run trains.
+type Stage int
+
+const (
+	// StagePretrain trains every parameter with masked-LM (stage 1 of the
+	// protocol; with ForgetEvery > 0, pretraining with active forgetting).
+	StagePretrain Stage = iota
+	// StageLanguage is language adaptation (stage 2): starting from the
+	// pretrained checkpoint InitFrom, the token embeddings are re-drawn for
+	// the new language's vocabulary (N(0, initializer_range), padding row
+	// zero, seeded by Seed) and the LM-head bias is zeroed; only those two
+	// vocabulary-indexed tensors are trained (the output projection is tied
+	// to the embeddings, so it is trained with them); everything else is
+	// frozen and stays bit-identical.
+	StageLanguage
+)
+
+// String names the stage as checkpoints and logs spell it.
+func (s Stage) String() string {
+	switch s {
+	case StagePretrain:
+		return "pretrain"
+	case StageLanguage:
+		return "language-adaptation"
+	}
+	return fmt.Sprintf("Stage(%d)", int(s))
+}
+
+// CheckpointAt is the name of the checkpoint kept at update u (Options.SaveAt).
+func CheckpointAt(u int) string { return fmt.Sprintf("checkpoint-%d", u) }
+
 // ErrInterrupted is returned (wrapped) when the context was cancelled and the
 // run saved a checkpoint to resume from.
 var ErrInterrupted = errors.New("training interrupted")
@@ -145,11 +198,18 @@ type runIdentity struct {
 	ClipNorm      float64 `json:"clip_norm"`
 	ForgetEvery   int     `json:"forget_every"`
 	MaskID        int32   `json:"mask_id"`
+	Stage         string  `json:"stage,omitempty"`
+	InitFrom      string  `json:"init_from,omitempty"`
+	MaxTokens     int64   `json:"max_tokens,omitempty"`
 }
 
 func (o *Options) identity() runIdentity {
-	return runIdentity{o.Seed, o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR, o.Beta1, o.Beta2,
-		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID}
+	id := runIdentity{o.Seed, o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR, o.Beta1, o.Beta2,
+		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID, "", o.InitFrom, o.MaxTokens}
+	if o.Stage != StagePretrain {
+		id.Stage = o.Stage.String()
+	}
+	return id
 }
 
 func (o *Options) validate() error {
@@ -174,6 +234,19 @@ func (o *Options) validate() error {
 		return fmt.Errorf("threads %d: need at least 1", o.Threads)
 	case o.MaskID < 0:
 		return fmt.Errorf("mask id %d: need >= 0", o.MaskID)
+	case o.Stage != StagePretrain && o.Stage != StageLanguage:
+		return fmt.Errorf("unknown %v", o.Stage)
+	case o.Stage == StageLanguage && o.InitFrom == "":
+		return errors.New("language adaptation needs a pretrained checkpoint to start from")
+	case o.Stage == StageLanguage && o.ForgetEvery > 0:
+		return errors.New("forgetting (forget-every) is a pretraining method; language adaptation trains the embeddings only")
+	case o.MaxTokens < 0:
+		return fmt.Errorf("max tokens %d: need >= 0", o.MaxTokens)
+	}
+	for _, u := range o.SaveAt {
+		if u < 1 || u > o.Updates {
+			return fmt.Errorf("save-at update %d: need 1..updates (%d)", u, o.Updates)
+		}
 	}
 	return nil
 }
@@ -190,6 +263,7 @@ type run struct {
 	files   map[string][]byte // extra files for every checkpoint
 	state   trainerState
 	metrics *os.File
+	probe   func(r *run, u int, when string) // tests only; see pretrain
 }
 
 // Pretrain trains a RoBERTa masked LM from scratch, or continues the run
@@ -199,10 +273,17 @@ type run struct {
 // NaN or infinite loss or gradient stops the run with an error and leaves
 // the last good checkpoint as it was.
 func Pretrain(ctx context.Context, o Options) (*Result, error) {
+	return pretrain(ctx, o, nil)
+}
+
+// pretrain is Pretrain with a probe that, when not nil, is called around
+// every forgetting reset ("before-reset", "after-reset") with the run's
+// state, so that tests can check what a reset touches.
+func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when string)) (*Result, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	r := &run{o: o}
+	r := &run{o: o, probe: probe}
 	if o.Tokenizer != "" {
 		b, err := os.ReadFile(o.Tokenizer)
 		if err != nil {
@@ -220,6 +301,15 @@ func Pretrain(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer trainFile.Close()
 	cfg := o.Config
+	if o.InitFrom != "" {
+		if err := checkpoint.LoadConfig(o.InitFrom, &cfg); err != nil {
+			return nil, fmt.Errorf("train: start from: %w", err)
+		}
+		if o.Stage == StagePretrain && cfg.VocabSize != trainFile.VocabSize() {
+			return nil, fmt.Errorf("train: %s has vocabulary size %d but the checkpoint %s has %d: continued pretraining needs the checkpoint's own tokenizer (for a new language use language adaptation)",
+				o.TrainFile, trainFile.VocabSize(), o.InitFrom, cfg.VocabSize)
+		}
+	}
 	cfg.VocabSize = trainFile.VocabSize()
 	if cfg.MaxSeqLen() < o.SeqLen {
 		cfg.SetMaxSeqLen(o.SeqLen)
@@ -230,6 +320,13 @@ func Pretrain(ctx context.Context, o Options) (*Result, error) {
 	trainSeq, err := dataset.NewSequences(trainFile, o.SeqLen)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if o.MaxTokens > 0 {
+		trainSeq = trainSeq.Subsample(o.MaxTokens, o.Seed)
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "%s: token budget %d: training on %d sequences (%d tokens) of %s\n",
+				o.Stage, o.MaxTokens, trainSeq.Len(), trainSeq.Tokens(), o.TrainFile)
+		}
 	}
 	r.mask = dataset.RobertaMask(o.MaskID, cfg.VocabSize)
 	if r.loader, err = dataset.NewLoader(trainSeq, dataset.LoaderConfig{BatchSize: o.BatchSize, Seed: o.Seed, Mask: r.mask}); err != nil {
@@ -254,6 +351,9 @@ func Pretrain(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	r.model.Init(o.Seed)
+	if err := r.startFrom(); err != nil {
+		return nil, err
+	}
 	if err := r.buildOptimizer(); err != nil {
 		return nil, err
 	}
@@ -277,9 +377,38 @@ func Pretrain(ctx context.Context, o Options) (*Result, error) {
 	return res, err
 }
 
+// startFrom loads Options.InitFrom into the freshly initialised model. For
+// language adaptation the vocabulary-indexed tensors (token embeddings, and
+// with them the tied decoder, and the LM-head bias) are not loaded: the
+// embeddings keep the fresh N(0, initializer_range) draw of Init (padding row
+// zero), the bias is zeroed, and the rest of the model is frozen.
+func (r *run) startFrom() error {
+	o := r.o
+	if o.InitFrom == "" {
+		return nil
+	}
+	p := r.model.Params
+	var opts []checkpoint.Option
+	if o.Stage == StageLanguage {
+		opts = append(opts, checkpoint.Skip(p.WordEmb.Name, p.HeadBias.Name))
+	}
+	if err := checkpoint.LoadParams(o.InitFrom, p.All(), opts...); err != nil {
+		return fmt.Errorf("train: start from: %w", err)
+	}
+	if o.Stage == StageLanguage {
+		clear(p.HeadBias.Data)
+		for _, q := range p.All() {
+			q.RequiresGrad = q == p.WordEmb || q == p.HeadBias
+		}
+	}
+	return nil
+}
+
 // buildOptimizer makes two AdamW groups, the token embeddings and the body
 // (everything else), so that forgetting can reset the embeddings' moments,
-// step counter and learning-rate episode on their own.
+// step counter and learning-rate episode on their own. In language
+// adaptation the embeddings group also holds the LM-head bias (it is indexed
+// by the vocabulary, so it is relearnt with it) and the body group is frozen.
 func (r *run) buildOptimizer() error {
 	o := r.o
 	sched := optim.LinearSchedule{Peak: o.PeakLR, Warmup: o.WarmupUpdates, Total: o.Updates}
@@ -287,9 +416,20 @@ func (r *run) buildOptimizer() error {
 	if o.ForgetEvery > 0 {
 		embSched = optim.EpisodicSchedule{Base: sched, Total: o.Updates, Episode: o.ForgetEvery}
 	}
+	p := r.model.Params
 	groups := []optim.Group{
-		{Name: "embeddings", Params: []*nn.Param{r.model.Params.Embeddings()}, Schedule: embSched, WeightDecay: o.WeightDecay},
-		{Name: "body", Params: r.model.Params.Body(), Schedule: sched, WeightDecay: o.WeightDecay},
+		{Name: "embeddings", Params: []*nn.Param{p.Embeddings()}, Schedule: embSched, WeightDecay: o.WeightDecay},
+		{Name: "body", Params: p.Body(), Schedule: sched, WeightDecay: o.WeightDecay},
+	}
+	if o.Stage == StageLanguage {
+		var body []*nn.Param
+		for _, q := range p.Body() {
+			if q != p.HeadBias {
+				body = append(body, q)
+			}
+		}
+		groups[0].Params = []*nn.Param{p.WordEmb, p.HeadBias}
+		groups[1].Params, groups[1].Frozen = body, true
 	}
 	opt, err := optim.NewAdamW(groups, o.Beta1, o.Beta2, o.Eps)
 	if err != nil {
@@ -380,7 +520,11 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 	var batch dataset.Batch
 	var bar *progress.Bar
 	if o.Progress != nil {
-		bar = progress.New(o.Progress, "pretrain", "updates", float64(r.state.Update), float64(o.Updates))
+		label := "pretrain"
+		if o.Stage == StageLanguage {
+			label = "adapt"
+		}
+		bar = progress.New(o.Progress, label, "updates", float64(r.state.Update), float64(o.Updates))
 	}
 	params := r.model.Params.All()
 	start := time.Now()
@@ -418,9 +562,15 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 		r.opt.Step(u)
 		forgot := o.ForgetEvery > 0 && u%o.ForgetEvery == 0 && u < o.Updates
 		if forgot {
+			if r.probe != nil {
+				r.probe(r, u, "before-reset")
+			}
 			r.model.ResetWordEmbeddings(forgetSeed(o.Seed, u))
 			if err := r.opt.ResetGroup("embeddings"); err != nil {
 				return fmt.Errorf("train: update %d: %w", u, err)
+			}
+			if r.probe != nil {
+				r.probe(r, u, "after-reset")
 			}
 		}
 		r.state.Update = u
@@ -445,6 +595,11 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 		last := u == o.Updates
 		if r.valid != nil && (last || (o.ValidEvery > 0 && u%o.ValidEvery == 0)) {
 			if err := r.validate(u, res, start); err != nil {
+				return err
+			}
+		}
+		if slices.Contains(o.SaveAt, u) {
+			if err := r.save(CheckpointAt(u), false, start); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,135 @@
+package train
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"lethe/checkpoint"
+	"lethe/roberta"
+)
+
+// loadParams reads a checkpoint's config and parameters.
+func loadParams(t *testing.T, dir string) *roberta.Params {
+	t.Helper()
+	var cfg roberta.Config
+	if err := checkpoint.LoadConfig(dir, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	p, err := roberta.NewParams(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkpoint.LoadParams(dir, p.All()); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestLanguageAdaptation runs stage 2 on a second "language" (another
+// vocabulary size) and checks what it must guarantee: the body and every
+// other non-vocabulary tensor bit-identical to the pretrained checkpoint,
+// new embeddings of the new vocabulary that were trained, an LM-head bias
+// started from zero and trained, checkpoints at the chosen updates, and a
+// token budget that really limits the data.
+func TestLanguageAdaptation(t *testing.T) {
+	data := makeData(t)
+	pre := tinyOptions(t, data, t.TempDir())
+	if _, err := Pretrain(context.Background(), pre); err != nil {
+		t.Fatal(err)
+	}
+	pretrained := filepath.Join(pre.OutDir, LastCheckpoint)
+
+	other := t.TempDir()
+	writeTokens(t, filepath.Join(other, "train.tok"), 60, 80, 3)
+	writeTokens(t, filepath.Join(other, "valid.tok"), 60, 10, 4)
+	o := tinyOptions(t, other, t.TempDir())
+	o.Stage, o.InitFrom = StageLanguage, pretrained
+	o.Config = roberta.Config{} // the shape must come from the checkpoint
+	o.Updates, o.WarmupUpdates, o.SaveAt, o.MaxTokens = 10, 2, []int{2, 5}, 150
+	var progress strings.Builder
+	o.Progress = &progress
+	if _, err := Pretrain(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "token budget 150") {
+		t.Errorf("progress does not report the token budget:\n%s", progress.String())
+	}
+
+	before := loadParams(t, pretrained)
+	after := loadParams(t, filepath.Join(o.OutDir, LastCheckpoint))
+	if after.Config.VocabSize != 60 || after.WordEmb.Shape[0] != 60 || after.HeadBias.Shape[0] != 60 {
+		t.Fatalf("adapted model has vocabulary %d (embeddings %v, bias %v), want 60",
+			after.Config.VocabSize, after.WordEmb.Shape, after.HeadBias.Shape)
+	}
+	for _, p := range before.All() {
+		if p.Name == before.WordEmb.Name || p.Name == before.HeadBias.Name {
+			continue
+		}
+		q, ok := after.Param(p.Name)
+		if !ok {
+			t.Fatalf("adapted model lacks %s", p.Name)
+		}
+		if !slices.Equal(p.Data, q.Data) {
+			t.Errorf("%s changed during language adaptation; the body must stay frozen", p.Name)
+		}
+	}
+	// The embeddings were trained: they differ from the checkpoint at update 2,
+	// which differs from a fresh draw with the run's seed.
+	fresh, _ := roberta.NewParams(after.Config)
+	fresh.Init(o.Seed)
+	at2 := loadParams(t, filepath.Join(o.OutDir, CheckpointAt(2)))
+	at5 := loadParams(t, filepath.Join(o.OutDir, CheckpointAt(5)))
+	if slices.Equal(fresh.WordEmb.Data, at2.WordEmb.Data) || slices.Equal(at2.WordEmb.Data, at5.WordEmb.Data) ||
+		slices.Equal(at5.WordEmb.Data, after.WordEmb.Data) {
+		t.Error("token embeddings did not change between checkpoints 0, 2, 5 and 10")
+	}
+	nonzero := 0
+	for _, v := range after.HeadBias.Data {
+		if v != 0 {
+			nonzero++
+		}
+	}
+	if nonzero == 0 {
+		t.Error("LM-head bias was not trained")
+	}
+	// (The padding row is zero only when drawn: as in Hugging Face, the tied
+	// decoder gives it a gradient, so training moves it.)
+	if _, err := os.Stat(filepath.Join(o.OutDir, CheckpointAt(3))); err == nil {
+		t.Error("a checkpoint was kept at update 3, which is not in SaveAt")
+	}
+
+	// A resume under another token budget is another run.
+	o2 := o
+	o2.MaxTokens = 300
+	if _, err := Pretrain(context.Background(), o2); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Errorf("resuming with another token budget: err = %v, want a refusal", err)
+	}
+}
+
+func TestLanguageAdaptationOptions(t *testing.T) {
+	data := makeData(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"no checkpoint", func(o *Options) { o.Stage = StageLanguage }, "pretrained checkpoint"},
+		{"forgetting", func(o *Options) { o.Stage, o.InitFrom, o.ForgetEvery = StageLanguage, "x", 4 }, "forget"},
+		{"save-at beyond the run", func(o *Options) { o.SaveAt = []int{13} }, "save-at update 13"},
+		{"negative budget", func(o *Options) { o.MaxTokens = -1 }, "max tokens"},
+		{"missing checkpoint", func(o *Options) { o.Stage, o.InitFrom = StageLanguage, "/nonexistent/ckpt" }, "/nonexistent/ckpt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tinyOptions(t, data, t.TempDir())
+			tc.edit(&o)
+			_, err := Pretrain(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
