@@ -103,10 +103,10 @@ func TestExactMatchAndF1(t *testing.T) {
 
 func TestQA(t *testing.T) {
 	golds := map[string][]string{
-		"q1": {"北京", "北京市"},    // pred 北京大学: F1 2/3 against 北京, 4/7 against 北京市: best 2/3
-		"q2": {"上海"},           // exact
-		"q3": {"广州"},           // missing: 0, 0
-		"q4": {},               // no gold answers: left out
+		"q1": {"北京", "北京市"},  // pred 北京大学: F1 2/3 against 北京, 4/7 against 北京市: best 2/3
+		"q2": {"上海"},         // exact
+		"q3": {"广州"},         // missing: 0, 0
+		"q4": {},             // no gold answers: left out
 		"q5": {"长江", "长江大桥"}, // pred 长江大桥: exact against the second
 	}
 	preds := map[string]string{
