@@ -7,6 +7,8 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,6 +156,38 @@ func (s Stage) String() string {
 // CheckpointAt is the name of the checkpoint kept at update u (Options.SaveAt).
 func CheckpointAt(u int) string { return fmt.Sprintf("checkpoint-%d", u) }
 
+// LineageFile, inside a checkpoint made from another one (language or task
+// adaptation), records which pretrained model it was made from, so that
+// splicing can refuse to join embeddings and a task model that were trained
+// on different bodies.
+const LineageFile = "lineage.json"
+
+// Lineage is what LineageFile holds.
+type Lineage struct {
+	BaseModel       string `json:"base_model"`        // the checkpoint directory started from, as given
+	BaseModelSHA256 string `json:"base_model_sha256"` // sha256 of its model.safetensors
+	Stage           string `json:"stage"`             // the stage that started from it
+}
+
+// ModelHash returns the hex sha256 of a checkpoint's model.safetensors: the
+// identity of a pretrained body in a Lineage.
+func ModelHash(dir string) (string, error) {
+	d, err := checkpoint.Resolve(dir)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(filepath.Join(d, checkpoint.ModelFile))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // ErrInterrupted is returned (wrapped) when the context was cancelled and the
 // run saved a checkpoint to resume from.
 var ErrInterrupted = errors.New("training interrupted")
@@ -291,6 +325,17 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 		}
 		r.files = map[string][]byte{TokenizerFile: b}
 	}
+	if o.InitFrom != "" {
+		sum, err := ModelHash(o.InitFrom)
+		if err != nil {
+			return nil, fmt.Errorf("train: start from: %w", err)
+		}
+		if r.files == nil {
+			r.files = map[string][]byte{}
+		}
+		lineage, _ := json.MarshalIndent(Lineage{BaseModel: o.InitFrom, BaseModelSHA256: sum, Stage: o.Stage.String()}, "", "  ")
+		r.files[LineageFile] = append(lineage, '\n')
+	}
 	blas.SetThreads(1) // the pool's goroutines parallelise; OpenBLAS must not spin threads of its own
 	r.pool = parallel.New(o.Threads)
 	defer r.pool.Close()
@@ -311,6 +356,9 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 		}
 	}
 	cfg.VocabSize = trainFile.VocabSize()
+	if o.InitFrom != "" && cfg.MaxSeqLen() < o.SeqLen {
+		return nil, fmt.Errorf("train: sequence length %d is longer than the %d positions of %s", o.SeqLen, cfg.MaxSeqLen(), o.InitFrom)
+	}
 	if cfg.MaxSeqLen() < o.SeqLen {
 		cfg.SetMaxSeqLen(o.SeqLen)
 	}

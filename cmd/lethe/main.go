@@ -43,6 +43,10 @@ type runEnv struct {
 func commands() []*command {
 	return []*command{
 		pretrainCommand(),
+		adaptCommand(),
+		finetuneCommand(),
+		spliceCommand(),
+		evalCommand(),
 		prepareCommand(),
 		tokenizerTrainCommand(),
 		tokenizerEncodeCommand(),
