@@ -31,9 +31,9 @@ type Result struct {
 
 	// Classification: overall and per language (the file's language column,
 	// or the one given).
-	Overall     *metric.Classification           `json:"overall,omitempty"`
+	Overall     *metric.Classification            `json:"overall,omitempty"`
 	PerLanguage map[string]*metric.Classification `json:"per_language,omitempty"`
-	Skipped     int                              `json:"skipped_without_gold,omitempty"`
+	Skipped     int                               `json:"skipped_without_gold,omitempty"`
 
 	// Question answering.
 	QA          *metric.QAResult `json:"qa,omitempty"`

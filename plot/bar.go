@@ -5,6 +5,9 @@ import (
 	"math"
 )
 
+// slantDeg is the angle of group labels too wide to stand level.
+const slantDeg = 35
+
 // BarSeries is one set of bars of a BarChart, one bar per group, all in the
 // series' colour: for example the scores of one pretraining arm on each
 // language.
@@ -99,7 +102,17 @@ func (c *BarChart) SVG() ([]byte, error) {
 			entries = append(entries, legendEntry{name: b.Name, color: seriesColor(i), kind: legendBox})
 		}
 	}
-	l := newLayout(w, h, c.Title, entries, 1, ytw)
+	// Group labels wider than their group are drawn slanted, which needs
+	// more room below the axis.
+	maxLabel := 0.0
+	for _, g := range c.Groups {
+		maxLabel = math.Max(maxLabel, textWidth(g, fontSize))
+	}
+	l := newLayout(w, h, c.Title, entries, fontSize+6, ytw)
+	slant := maxLabel > (l.plot.x1-l.plot.x0)/float64(len(c.Groups))-6
+	if slant {
+		l = newLayout(w, h, c.Title, entries, fontSize+6+maxLabel*math.Sin(slantDeg*math.Pi/180), ytw)
+	}
 	a := l.plot
 	groupW := (a.x1 - a.x0) / float64(len(c.Groups))
 	barW := groupW * 0.8 / float64(len(c.Bars))
@@ -113,6 +126,12 @@ func (c *BarChart) SVG() ([]byte, error) {
 	s.yAxis(a, yticks, ylabels, ymap, c.YLabel)
 	for gi, g := range c.Groups {
 		cx := a.x0 + (float64(gi)+0.5)*groupW
+		if slant {
+			y := a.y1 + fontSize
+			s.f(`<text class="tick" x="%.1f" y="%.1f" text-anchor="end" transform="rotate(-%d %.1f %.1f)" fill="#333333">%s</text>`+"\n",
+				cx+3, y, slantDeg, cx+3, y, esc(g))
+			continue
+		}
 		s.f(`<text class="tick" x="%.1f" y="%.1f" text-anchor="middle" fill="#333333">%s</text>`+"\n", cx, a.y1+fontSize+5, esc(g))
 	}
 	y0 := ymap(0)

@@ -7,7 +7,8 @@ import "math"
 // consecutive indices, and from each bucket the point with the smallest and
 // the one with the largest y are kept, in their original order. A spike of a
 // single point therefore survives, which a per-bucket mean would flatten.
-// A bucket whose y values are all NaN keeps one NaN point, so gaps stay gaps.
+// A bucket whose y values are all NaN keeps one NaN point, so gaps at least a
+// bucket long stay gaps; shorter ones inside a bucket are bridged.
 //
 // Series no longer than maxPoints are returned as copies, unchanged. If x and
 // y differ in length, the extra elements of the longer are ignored. A

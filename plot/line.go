@@ -6,7 +6,9 @@ import (
 )
 
 // LineChart is a chart of one or more series against a shared x axis, such
-// as training loss against updates for several arms of an experiment.
+// as training loss against updates for several arms of an experiment. Each
+// series is drawn in the order of its points, so X should be sorted. For
+// series of many thousands of points, Downsample them first.
 type LineChart struct {
 	Title, XLabel, YLabel string
 	Series                []Series
@@ -125,11 +127,11 @@ func (c *LineChart) SVG() ([]byte, error) {
 	if c.VLineLabel != "" && len(c.VLines) > 0 {
 		entries = append(entries, legendEntry{name: c.VLineLabel, kind: legendVLine})
 	}
-	rows := 1
+	below := float64(fontSize + 6)
 	if c.XLabel != "" {
-		rows = 2
+		below *= 2
 	}
-	l := newLayout(w, h, c.Title, entries, rows, ytw)
+	l := newLayout(w, h, c.Title, entries, below, ytw)
 	a := l.plot
 	if a.x1-a.x0 < 40 || a.y1-a.y0 < 40 {
 		return nil, fmt.Errorf("plot: line chart %q: %dx%d is too small for its labels and legend", c.Title, w, h)

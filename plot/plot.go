@@ -137,16 +137,16 @@ type layout struct {
 	legendRows  [][]int // entries per row when the legend is below
 }
 
-// newLayout places the plot area and the legend. xLabelRows is the number of
-// text rows below the x axis (tick labels plus axis label).
-func newLayout(w, h int, title string, entries []legendEntry, xLabelRows int, yTickWidth float64) layout {
+// newLayout places the plot area and the legend. below is the height in
+// pixels of the labels under the x axis (tick labels plus axis label).
+func newLayout(w, h int, title string, entries []legendEntry, below float64, yTickWidth float64) layout {
 	l := layout{w: w, h: h}
 	top := 14.0
 	if title != "" {
 		top = 36
 	}
 	left := 30 + yTickWidth + 10 // y label, tick labels, gap
-	bottom := 12 + float64(xLabelRows)*(fontSize+6)
+	bottom := 12 + below
 	right := 16.0
 
 	maxName := 0.0
@@ -154,7 +154,10 @@ func newLayout(w, h int, title string, entries []legendEntry, xLabelRows int, yT
 		maxName = math.Max(maxName, textWidth(e.name, fontSize))
 	}
 	legendW := legendSample + 8 + maxName + 12
-	if len(entries) > 0 && float64(w)-left-legendW-right >= 0.6*float64(w) {
+	legendH := float64(len(entries)) * legendRowStep
+	// On the right if that leaves the plot 60% of the width and the entries
+	// fit its height; otherwise in rows below.
+	if len(entries) > 0 && float64(w)-left-legendW-right >= 0.6*float64(w) && legendH <= float64(h)-top-bottom {
 		l.legendRight = true
 		right += legendW
 		l.legendX = float64(w) - legendW

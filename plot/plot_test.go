@@ -517,3 +517,31 @@ func exampleBar() *BarChart {
 		HLines: []HLine{{Y: 100.0 / 3, Label: "chance"}},
 	}
 }
+
+func TestBarChartSlantedLabels(t *testing.T) {
+	groups := []string{"English (no adaptation)", "German, 5M tokens", "Russian, 5M tokens", "Thai, 5M tokens", "Vietnamese, 5M tokens"}
+	c := BarChart{
+		Title: "long group names", YLabel: "accuracy", Groups: groups,
+		Bars: []BarSeries{{Name: "standard", Values: []float64{86, 50, 45, 40, 55}}, {Name: "forgetting", Values: []float64{85, 60, 58, 62, 52}}},
+	}
+	b, err := c.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	els := parseSVG(t, b)
+	slanted := 0
+	for _, e := range els {
+		if e.attrs["class"] == "tick" && strings.HasPrefix(e.attrs["transform"], "rotate(") {
+			slanted++
+			if y := atof(t, e.attrs["y"]); y+textWidth(e.text, fontSize)*math.Sin(slantDeg*math.Pi/180) > float64(DefaultHeight) {
+				t.Errorf("slanted label %q runs off the bottom", e.text)
+			}
+		}
+	}
+	if slanted != len(groups) {
+		t.Errorf("%d slanted group labels, want %d", slanted, len(groups))
+	}
+	if os.Getenv("PLOT_WRITE_EXAMPLE") == "1" {
+		os.WriteFile("/tmp/slant.svg", b, 0o644)
+	}
+}
