@@ -87,8 +87,8 @@ func (c *BarChart) SVG() ([]byte, error) {
 		}
 		ylo, yhi = math.Min(ylo, hl.Y), math.Max(yhi, hl.Y)
 	}
-	ylo, yhi = expandRange(ylo, yhi, 6)
-	yticks, ystep := linearTicks(ylo, yhi, 6)
+	ylo, yhi, ystep := expandRange(ylo, yhi, 6)
+	yticks := stepTicks(ylo, yhi, ystep)
 	ylabels := make([]string, len(yticks))
 	ytw := 0.0
 	for i, t := range yticks {
@@ -108,13 +108,17 @@ func (c *BarChart) SVG() ([]byte, error) {
 	for _, g := range c.Groups {
 		maxLabel = math.Max(maxLabel, textWidth(g, fontSize))
 	}
-	l := newLayout(w, h, c.Title, entries, fontSize+6, ytw)
-	slant := maxLabel > (l.plot.x1-l.plot.x0)/float64(len(c.Groups))-6
+	l := newLayout(w, h, c.Title, entries, fontSize+6, 0, ytw)
+	groupW := (l.plot.x1 - l.plot.x0) / float64(len(c.Groups))
+	slant := maxLabel > groupW-6
 	if slant {
-		l = newLayout(w, h, c.Title, entries, fontSize+6+maxLabel*math.Sin(slantDeg*math.Pi/180), ytw)
+		// The first label reaches left of its group by its slanted width.
+		rad := slantDeg * math.Pi / 180
+		minLeft := textWidth(c.Groups[0], fontSize)*math.Cos(rad) + 6 - groupW/2
+		l = newLayout(w, h, c.Title, entries, fontSize+6+maxLabel*math.Sin(rad), minLeft, ytw)
 	}
 	a := l.plot
-	groupW := (a.x1 - a.x0) / float64(len(c.Groups))
+	groupW = (a.x1 - a.x0) / float64(len(c.Groups))
 	barW := groupW * 0.8 / float64(len(c.Bars))
 	if a.x1-a.x0 < 40 || a.y1-a.y0 < 40 || barW < 1 {
 		return nil, fmt.Errorf("plot: bar chart %q: %dx%d is too small for %d groups of %d bars, labels and legend", c.Title, w, h, len(c.Groups), len(c.Bars))

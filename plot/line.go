@@ -77,17 +77,20 @@ func (c *LineChart) SVG() ([]byte, error) {
 	}
 	// The y range: data and reference lines, widened to nice ticks, then
 	// overridden by the fixed ends.
-	ylo, yhi = expandRange(ylo, yhi, 6)
-	if c.YMin != nil {
-		ylo = *c.YMin
+	ylo, yhi, ystep := expandRange(ylo, yhi, 6)
+	if c.YMin != nil || c.YMax != nil {
+		if c.YMin != nil {
+			ylo = *c.YMin
+		}
+		if c.YMax != nil {
+			yhi = *c.YMax
+		}
+		if !finite(ylo) || !finite(yhi) || ylo >= yhi {
+			return nil, fmt.Errorf("plot: line chart %q: y range [%v, %v]: expected finite ends with min < max", c.Title, ylo, yhi)
+		}
+		ystep = niceStep(yhi-ylo, 6)
 	}
-	if c.YMax != nil {
-		yhi = *c.YMax
-	}
-	if !finite(ylo) || !finite(yhi) || ylo >= yhi {
-		return nil, fmt.Errorf("plot: line chart %q: y range [%v, %v]: expected finite ends with min < max", c.Title, ylo, yhi)
-	}
-	yticks, ystep := linearTicks(ylo, yhi, 6)
+	yticks := stepTicks(ylo, yhi, ystep)
 	ylabels := make([]string, len(yticks))
 	ytw := 0.0
 	for i, t := range yticks {
@@ -100,7 +103,7 @@ func (c *LineChart) SVG() ([]byte, error) {
 		if c.LogX {
 			xlo, xhi = xlo/2, xhi*2
 		} else {
-			xlo, xhi = expandRange(xlo, xhi, 6)
+			xlo, xhi, _ = expandRange(xlo, xhi, 6)
 		}
 	}
 	var xticks []float64
@@ -131,7 +134,7 @@ func (c *LineChart) SVG() ([]byte, error) {
 	if c.XLabel != "" {
 		below *= 2
 	}
-	l := newLayout(w, h, c.Title, entries, below, ytw)
+	l := newLayout(w, h, c.Title, entries, below, 0, ytw)
 	a := l.plot
 	if a.x1-a.x0 < 40 || a.y1-a.y0 < 40 {
 		return nil, fmt.Errorf("plot: line chart %q: %dx%d is too small for its labels and legend", c.Title, w, h)

@@ -138,14 +138,15 @@ type layout struct {
 }
 
 // newLayout places the plot area and the legend. below is the height in
-// pixels of the labels under the x axis (tick labels plus axis label).
-func newLayout(w, h int, title string, entries []legendEntry, below float64, yTickWidth float64) layout {
+// pixels of the labels under the x axis (tick labels plus axis label);
+// minLeft is the least room left of the plot area that the x labels need.
+func newLayout(w, h int, title string, entries []legendEntry, below, minLeft, yTickWidth float64) layout {
 	l := layout{w: w, h: h}
 	top := 14.0
 	if title != "" {
 		top = 36
 	}
-	left := 30 + yTickWidth + 10 // y label, tick labels, gap
+	left := math.Max(30+yTickWidth+10, minLeft) // y label, tick labels, gap
 	bottom := 12 + below
 	right := 16.0
 
@@ -236,9 +237,15 @@ func (s *svgWriter) yAxis(a area, ticks []float64, labels []string, ymap func(fl
 			a.x0-5, y, esc(labels[i]))
 	}
 	if label != "" {
+		// Beside the widest tick label, 16 px from the left edge at most.
+		tw := 0.0
+		for _, l := range labels {
+			tw = math.Max(tw, textWidth(l, fontSize))
+		}
+		x := math.Max(16, a.x0-5-tw-14)
 		cy := (a.y0 + a.y1) / 2
-		s.f(`<text class="axis-label" x="16" y="%.1f" text-anchor="middle" transform="rotate(-90 16 %.1f)">%s</text>`+"\n",
-			cy, cy, esc(label))
+		s.f(`<text class="axis-label" x="%.1f" y="%.1f" text-anchor="middle" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n",
+			x, cy, x, cy, esc(label))
 	}
 }
 

@@ -120,9 +120,13 @@ func TestExpandRange(t *testing.T) {
 		{-0.13, 0.24, -0.15, 0.25},
 		{5, 5, 4.4, 5.6},
 		{0, 0, -1, 1},
+		{0, 86, 0, 90},
 	}
 	for _, tt := range tests {
-		lo, hi := expandRange(tt.lo, tt.hi, 6)
+		lo, hi, step := expandRange(tt.lo, tt.hi, 6)
+		if ticks := stepTicks(lo, hi, step); math.Abs(ticks[0]-lo) > 1e-9 || math.Abs(ticks[len(ticks)-1]-hi) > 1e-9 {
+			t.Errorf("expandRange(%v, %v): ticks %v do not start and end at the range [%v, %v]", tt.lo, tt.hi, ticks, lo, hi)
+		}
 		if math.Abs(lo-tt.wantLo) > 1e-9 || math.Abs(hi-tt.wantHi) > 1e-9 {
 			t.Errorf("expandRange(%v, %v) = [%v, %v], want [%v, %v]", tt.lo, tt.hi, lo, hi, tt.wantLo, tt.wantHi)
 		}
@@ -541,7 +545,11 @@ func TestBarChartSlantedLabels(t *testing.T) {
 	if slanted != len(groups) {
 		t.Errorf("%d slanted group labels, want %d", slanted, len(groups))
 	}
-	if os.Getenv("PLOT_WRITE_EXAMPLE") == "1" {
-		os.WriteFile("/tmp/slant.svg", b, 0o644)
+	for _, e := range els {
+		if e.attrs["class"] == "tick" && strings.HasPrefix(e.attrs["transform"], "rotate(") {
+			if x := atof(t, e.attrs["x"]) - textWidth(e.text, fontSize)*math.Cos(slantDeg*math.Pi/180); x < 0 {
+				t.Errorf("slanted label %q starts left of the chart, at x=%.1f", e.text, x)
+			}
+		}
 	}
 }

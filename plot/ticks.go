@@ -26,6 +26,11 @@ func niceStep(span float64, target int) float64 {
 // linearTicks returns nice ticks inside [lo, hi] (lo < hi) with their step.
 func linearTicks(lo, hi float64, target int) ([]float64, float64) {
 	step := niceStep(hi-lo, target)
+	return stepTicks(lo, hi, step), step
+}
+
+// stepTicks returns the multiples of step inside [lo, hi].
+func stepTicks(lo, hi, step float64) []float64 {
 	const eps = 1e-9
 	first := math.Ceil(lo/step - eps)
 	last := math.Floor(hi/step + eps)
@@ -37,12 +42,13 @@ func linearTicks(lo, hi float64, target int) ([]float64, float64) {
 		}
 		ticks = append(ticks, t)
 	}
-	return ticks, step
+	return ticks
 }
 
 // expandRange widens [lo, hi] to the nearest multiples of a nice step, so
-// that the axis starts and ends on a tick. A zero-width range is widened first.
-func expandRange(lo, hi float64, target int) (float64, float64) {
+// that the axis starts and ends on a tick, and returns that step. A
+// zero-width range is widened first.
+func expandRange(lo, hi float64, target int) (float64, float64, float64) {
 	if hi <= lo {
 		d := math.Abs(lo) * 0.1
 		if d == 0 {
@@ -52,7 +58,7 @@ func expandRange(lo, hi float64, target int) (float64, float64) {
 	}
 	step := niceStep(hi-lo, target)
 	const eps = 1e-9
-	return math.Floor(lo/step+eps) * step, math.Ceil(hi/step-eps) * step
+	return math.Floor(lo/step+eps) * step, math.Ceil(hi/step-eps) * step, step
 }
 
 // logTicks returns ticks inside [lo, hi] (0 < lo < hi) for a logarithmic axis:
