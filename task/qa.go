@@ -82,6 +82,10 @@ func ReadSQuAD(path string) (*QASet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task: %w", err)
 	}
+	data, err = checkJSONText(path, data)
+	if err != nil {
+		return nil, err
+	}
 	var f squadFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, jsonFileError(path, data, err, "a SQuAD-format object")
@@ -178,6 +182,9 @@ func WritePredictions(path string, preds map[string]string) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("task: write predictions %s: %w", path, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fail(err)
+	}
 	if _, err := tmp.Write(buf.Bytes()); err != nil {
 		return fail(err)
 	}
@@ -201,6 +208,10 @@ func ReadPredictions(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task: %w", err)
 	}
+	data, err = checkJSONText(path, data)
+	if err != nil {
+		return nil, err
+	}
 	var preds map[string]string
 	if err := json.Unmarshal(data, &preds); err != nil {
 		return nil, jsonFileError(path, data, err, "a JSON object {question id: answer text}")
@@ -209,6 +220,29 @@ func ReadPredictions(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("task: %s: null, expected a JSON object {question id: answer text}", path)
 	}
 	return preds, nil
+}
+
+// checkJSONText turns a UTF-8 byte order mark at the start of data into
+// three spaces (so that encoding/json accepts it and byte offsets still count
+// from the start of the file) and checks that data is UTF-8 (encoding/json
+// would silently turn bad bytes into U+FFFD).
+func checkJSONText(path string, data []byte) ([]byte, error) {
+	if bom := "\uFEFF"; bytes.HasPrefix(data, []byte(bom)) {
+		data = append([]byte("   "), data[len(bom):]...)
+	}
+	if utf8.Valid(data) {
+		return data, nil
+	}
+	bad := 0
+	for bad < len(data) {
+		r, n := utf8.DecodeRune(data[bad:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		bad += n
+	}
+	return nil, fmt.Errorf("task: %s:%d: byte offset %d: invalid UTF-8, expected UTF-8 JSON text",
+		path, bytes.Count(data[:bad], []byte("\n"))+1, bad)
 }
 
 // jsonFileError reports a JSON decoding error of a whole file with the

@@ -90,6 +90,9 @@ func TestReadSQuADErrors(t *testing.T) {
 		{"syntax", "{\n \"data\": [,]}", []string{":2:11: bad JSON after byte offset 13"}},
 		{"type", `{"data": [{"paragraphs": [{"context": 5}]}]}`, []string{"bad JSON after byte offset 39", "context"}},
 		{"no data", `{"version": "1.1"}`, []string{`no "data" array`}},
+		{"invalid UTF-8", "{\"data\": [\n{\"title\": \"\xc3\"}]}", []string{":2: byte offset 22: invalid UTF-8"}},
+		{"BOM is fine but data is not", "\uFEFF{}", []string{`no "data" array`}},
+		{"offset after BOM counts from the file start", "\uFEFF{,}", []string{":1:5: bad JSON after byte offset 5"}},
 		{"answer mismatch", wrap(`{"id": "a", "question": "q", "answers": [{"text": "Köln", "answer_start": 11}]}`),
 			[]string{`data[0].paragraphs[1].qas[0].answers[0]: context at answer_start 11 (byte 12) reads "öln ", expected the answer text "Köln"`}},
 		{"missing answer_start", wrap(`{"id": "a", "question": "q", "answers": [{"text": "x"}, {"text": "end", "answer_start": 18}]}`),
@@ -147,6 +150,9 @@ func TestPredictionsRoundTrip(t *testing.T) {
 	want := "{\n \"q-emoji\": \"9 😀\",\n \"q-empty\": \"\",\n \"q-en\": \"Paris & <France>\",\n \"q-zh\": \"1898年\"\n}\n"
 	if string(data) != want {
 		t.Errorf("file:\n%s\nwant:\n%s", data, want)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o644 {
+		t.Errorf("stat %v, %v: want mode 0644", info.Mode(), err)
 	}
 	got, err := ReadPredictions(path)
 	if err != nil {
