@@ -61,7 +61,7 @@ func CheckLang(mode Mode, lang string) error {
 	case SQuAD:
 		return nil
 	case MLQA:
-		switch lang {
+		switch baseLang(lang) {
 		case "en", "es", "de", "vi", "ar", "hi", "zh":
 			return nil
 		}
@@ -86,6 +86,8 @@ func CheckLang(mode Mode, lang string) error {
 //     published MLQA numbers.
 //   - zh: each character in U+4E00..U+9FA5 and each punctuation character is
 //     a token of its own; the text between them is split on whitespace.
+//   - lang is reduced to its primary subtag: "zh_CN" and "de-AT" follow
+//     the rules of zh and de.
 //   - Whole words are delimited as by Python's \b: a word character is a
 //     Unicode letter or number or '_'.
 func Normalize(s string, mode Mode, lang string) string {
@@ -97,7 +99,17 @@ func Tokens(s string, mode Mode, lang string) []string {
 	return tokens(s, mode, lang)
 }
 
+// baseLang reduces a language tag to its lower-case primary subtag, so that
+// "zh_CN", "zh-Hans" and "ZH" all select the rules of "zh".
+func baseLang(lang string) string {
+	if i := strings.IndexAny(lang, "_-"); i >= 0 {
+		lang = lang[:i]
+	}
+	return strings.ToLower(lang)
+}
+
 func tokens(s string, mode Mode, lang string) []string {
+	lang = baseLang(lang)
 	s = pyLower(s)
 	if mode == MLQA {
 		s = strings.Map(func(r rune) rune {

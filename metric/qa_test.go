@@ -34,6 +34,8 @@ func TestNormalize(t *testing.T) {
 		{"mlqa Arabic punctuation", "القاهرة، مصر؟", MLQA, "ar", "قاهرة مصر"},
 		{"mlqa Hindi no articles", "भारत की राजधानी", MLQA, "hi", "भारत की राजधानी"},
 		{"mlqa Chinese characters", "北京大学", MLQA, "zh", "北 京 大 学"},
+		{"mlqa language tag with region", "北京大学", MLQA, "zh_CN", "北 京 大 学"},
+		{"mlqa language tag upper case", "Die Katze", MLQA, "DE-at", "katze"},
 		{"mlqa Chinese punctuation removed", "北京、上海。", MLQA, "zh", "北 京 上 海"},
 		{"mlqa Chinese mixed with Latin", "2008年北京Olympics", MLQA, "zh", "2008 年 北 京 olympics"},
 		{"mlqa Chinese outside U+9FA5 stays joined", "鿆鿇", MLQA, "zh", "鿆鿇"},
@@ -136,6 +138,7 @@ func TestCheckLang(t *testing.T) {
 		{SQuAD, "th", true},
 		{MLQA, "de", true},
 		{MLQA, "zh", true},
+		{MLQA, "zh_CN", true},
 		{MLQA, "th", false},
 		{Mode(7), "en", false},
 	} {
