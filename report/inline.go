@@ -56,6 +56,45 @@ func mdInline(s string, cell bool) string {
 	return b.String()
 }
 
+// mdBlockText is mdInline for text that fills a block (paragraph, list
+// item, note): it also backslash-escapes a line start that Markdown would
+// read as a heading, quote, list item, rule or code fence, such as "# 3
+// runs" or "1. a sentence".
+func mdBlockText(s string) string {
+	lines := strings.Split(mdInline(s, false), "\n")
+	for i, l := range lines {
+		rest := strings.TrimLeft(l, " ")
+		indent := l[:len(l)-len(rest)]
+		if rest == "" {
+			continue
+		}
+		c := rest[0]
+		next := byte(' ')
+		if len(rest) > 1 {
+			next = rest[1]
+		}
+		switch {
+		case c == '#' || c == '>' || c == '=' || c == '+' && next == ' ':
+			lines[i] = indent + `\` + rest
+		case (c == '-' || c == '*' || c == '_') && next == ' ',
+			c == '-' && next == '-',
+			(c == '*' || c == '_') && strings.Trim(rest, string(c)+" ") == "": // a rule
+			lines[i] = indent + `\` + rest
+		case strings.HasPrefix(rest, "```") || strings.HasPrefix(rest, "~~~"):
+			lines[i] = indent + `\` + rest
+		case c >= '0' && c <= '9':
+			j := 0
+			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+				j++
+			}
+			if j < len(rest) && (rest[j] == '.' || rest[j] == ')') && (j+1 == len(rest) || rest[j+1] == ' ') {
+				lines[i] = indent + rest[:j] + `\` + rest[j:]
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // htmlEscape escapes text for HTML element content and double-quoted
 // attributes, using only entities that XML also knows.
 func htmlEscape(s string) string {

@@ -26,7 +26,7 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(bw, "%s %s\n\n", strings.Repeat("#", b.Level), mdInline(oneLine(b.Text), false))
 		case Paragraph:
 			if strings.TrimSpace(b.Text) != "" {
-				fmt.Fprintf(bw, "%s\n\n", mdInline(strings.TrimSpace(b.Text), false))
+				fmt.Fprintf(bw, "%s\n\n", mdBlockText(strings.TrimSpace(b.Text)))
 			}
 		case Table:
 			tables++
@@ -50,13 +50,13 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(bw, "%s%s\n%s%s\n\n", fence, oneLine(b.Lang), text, fence)
 		case List:
 			for _, item := range b.Items {
-				fmt.Fprintf(bw, "- %s\n", strings.ReplaceAll(mdInline(strings.TrimSpace(item), false), "\n", "\n  "))
+				fmt.Fprintf(bw, "- %s\n", strings.ReplaceAll(mdBlockText(strings.TrimSpace(item)), "\n", "\n  "))
 			}
 			if len(b.Items) > 0 {
 				bw.WriteString("\n")
 			}
 		case Note:
-			text := mdInline(strings.TrimSpace(b.Text), false)
+			text := mdBlockText(strings.TrimSpace(b.Text))
 			fmt.Fprintf(bw, "> **Note:** %s\n\n", strings.ReplaceAll(text, "\n", "\n> "))
 		}
 	}

@@ -203,6 +203,21 @@ func TestInline(t *testing.T) {
 	}
 }
 
+func TestMarkdownBlockStarts(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"# 3 runs", `\# 3 runs`},
+		{"plain\n- not a list\n+ nor this\n> nor a quote", "plain\n\\- not a list\n\\+ nor this\n\\> nor a quote"},
+		{"1. first\n12) second\n3.5 nats", "1\\. first\n12\\) second\n3.5 nats"},
+		{"---\n***\n**bold** start\n-3 points", "\\---\n\\***\n**bold** start\n-3 points"},
+		{"```\n=====", "\\```\n\\====="},
+	}
+	for _, tt := range tests {
+		if got := mdBlockText(tt.in); got != tt.want {
+			t.Errorf("mdBlockText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestColumnAligns(t *testing.T) {
 	tab := Table{
 		Header: []string{"lang", "acc", "gain", "tokens", "mixed", "forced"},
