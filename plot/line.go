@@ -15,11 +15,12 @@ type LineChart struct {
 	// LogX draws the x axis on a logarithmic scale; every X must then be > 0.
 	LogX bool
 	// VLines are x positions marked by thin grey vertical lines, such as the
-	// updates after which the embeddings were reset. VLineLabel, if set,
-	// names them in the legend.
+	// updates after which the embeddings were reset; those outside the data's
+	// x range are not drawn. VLineLabel, if set, names them in the legend.
 	VLines     []float64
 	VLineLabel string
-	// HLines are labelled horizontal reference lines.
+	// HLines are labelled horizontal reference lines; the automatic y range
+	// includes them, a fixed one may leave them out.
 	HLines []HLine
 	// Width and Height are the size in pixels; zero means DefaultWidth or
 	// DefaultHeight.

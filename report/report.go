@@ -95,22 +95,43 @@ func (List) isBlock()      {}
 func (Note) isBlock()      {}
 
 // block returns b as a value of its concrete type, so that the renderers
-// handle pointers and values alike.
+// handle pointers and values alike; a nil pointer gives nil.
 func block(b Block) Block {
 	switch b := b.(type) {
 	case *Heading:
+		if b == nil {
+			return nil
+		}
 		return *b
 	case *Paragraph:
+		if b == nil {
+			return nil
+		}
 		return *b
 	case *Table:
+		if b == nil {
+			return nil
+		}
 		return *b
 	case *Figure:
+		if b == nil {
+			return nil
+		}
 		return *b
 	case *Code:
+		if b == nil {
+			return nil
+		}
 		return *b
 	case *List:
+		if b == nil {
+			return nil
+		}
 		return *b
 	case *Note:
+		if b == nil {
+			return nil
+		}
 		return *b
 	}
 	return b
@@ -120,7 +141,7 @@ func block(b Block) Block {
 func (d *Document) validate() error {
 	names := map[string]int{}
 	for i, b := range d.Blocks {
-		if b == nil {
+		if block(b) == nil {
 			return fmt.Errorf("report: block %d is nil", i)
 		}
 		switch b := block(b).(type) {

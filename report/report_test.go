@@ -283,6 +283,7 @@ func TestValidateErrors(t *testing.T) {
 		{"duplicate", []Block{Figure{Name: "a.svg", SVG: svg}, Figure{Name: "a.svg", SVG: svg}}, `name "a.svg" already used by block 0`},
 		{"not an svg", []Block{Figure{Name: "a.svg", SVG: []byte("  <html>")}}, "SVG byte 2: expected an <svg> element"},
 		{"nil block", []Block{nil}, "block 0 is nil"},
+		{"nil pointer", []Block{Paragraph{}, (*Table)(nil)}, "block 1 is nil"},
 	}
 	for _, tt := range tests {
 		d := &Document{Blocks: tt.block}
