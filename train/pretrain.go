@@ -695,6 +695,10 @@ func (r *run) validate(u int, res *Result, start time.Time) error {
 		return fmt.Errorf("train: validation at update %d: %w", u, err)
 	}
 	res.ValidLoss = loss
+	if math.IsNaN(loss) { // no masked token in the validation file (too small)
+		r.log(map[string]any{"update": u, "valid_error": "no masked tokens in " + r.o.ValidFile})
+		return nil
+	}
 	r.log(map[string]any{"update": u, "valid_loss": loss, "valid_acc": acc,
 		"valid_mask_only_loss": moLoss, "valid_mask_only_acc": moAcc})
 	if r.state.BestValidLoss == nil || loss < *r.state.BestValidLoss {
