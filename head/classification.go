@@ -107,6 +107,9 @@ type classCore[F nn.Float] struct {
 	hasLabels bool
 }
 
+// newClassCore returns a core with the buffers of batches of up to maxB
+// examples; the owner sets the weights (and, before backward, the
+// gradients).
 func newClassCore[F nn.Float](C, L, maxB int, p F) classCore[F] {
 	return classCore[F]{
 		c: C, l: L, maxB: maxB, p: p,
@@ -122,6 +125,7 @@ const (
 	streamDenseDropout = 2 // dropout after tanh, before out_proj
 )
 
+// forward is Classification.Forward over F.
 func (c *classCore[F]) forward(hidden []F, B, T int, labels []int32, train bool, seed uint64) (float64, error) {
 	c.hasLabels = false
 	if err := checkBatch("classification", len(hidden), B, T, c.c, c.maxB, math.MaxInt); err != nil {
@@ -167,6 +171,8 @@ func (c *classCore[F]) forward(hidden []F, B, T int, labels []int32, train bool,
 	return sum / float64(B), nil
 }
 
+// backward is Classification.Backward over F, into the gradients gwd, gbd,
+// gwo, gbo (nil ones are skipped).
 func (c *classCore[F]) backward(dHidden []F) error {
 	if !c.hasLabels {
 		return errors.New("head: classification: backward without a forward with labels")

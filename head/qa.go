@@ -96,6 +96,8 @@ type qaCore[F nn.Float] struct {
 	hasLabels bool
 }
 
+// newQACore returns a core with the buffers of batches of up to maxB
+// sequences of up to maxT tokens; the owner sets the weights.
 func newQACore[F nn.Float](C, maxB, maxT int) qaCore[F] {
 	n := maxB * maxT
 	return qaCore[F]{
@@ -121,6 +123,7 @@ func targets(dst, pos []int32, T int) int {
 	return kept
 }
 
+// forward is QuestionAnswering.Forward over F.
 func (c *qaCore[F]) forward(hidden []F, B, T int, starts, ends []int32) (float64, error) {
 	c.hasLabels = false
 	if err := checkBatch("question answering", len(hidden), B, T, c.c, c.maxB, c.maxT); err != nil {
@@ -155,6 +158,8 @@ func (c *qaCore[F]) forward(hidden []F, B, T int, starts, ends []int32) (float64
 	return loss, nil
 }
 
+// backward is QuestionAnswering.Backward over F, into the gradients gw, gb
+// (nil ones are skipped).
 func (c *qaCore[F]) backward(dHidden []F) error {
 	if !c.hasLabels {
 		return errors.New("head: question answering: backward without a forward with positions")
