@@ -345,12 +345,12 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		if m.Cls != nil {
 			loss, err = m.Cls.Forward(hidden, B, T, labels[:B], true, seed^0xC1A55)
 			if err == nil {
-				m.Cls.Backward(dHidden[:B*T*C])
+				err = m.Cls.Backward(dHidden[:B*T*C])
 			}
 		} else {
 			loss, err = m.QA.Forward(hidden, B, T, startPos[:B], endPos[:B], true, seed^0xC1A55)
 			if err == nil {
-				m.QA.Backward(dHidden[:B*T*C])
+				err = m.QA.Backward(dHidden[:B*T*C])
 			}
 		}
 		if err != nil {
