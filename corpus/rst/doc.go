@@ -3,8 +3,9 @@
 // (linux-doc).
 //
 // One file becomes one document, one paragraph (or list item, section
-// title, definition term) per line, with the inline markup removed:
-// ``literal`` and *emphasis* keep their text, roles keep their title
+// title, definition term) per line, with the inline markup removed: inline
+// literals (double backquotes) and *emphasis* keep their text, roles keep
+// their title
 // (:func:`len` -> len, :ref:`the guide <label>` -> the guide, :meth:`~a.b`
 // -> b), hyperlinks keep their text (`Python <https://python.org>`_ ->
 // Python, name_ -> name), footnote and citation references ([1]_) vanish,
