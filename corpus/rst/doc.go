@@ -5,11 +5,10 @@
 // One file becomes one document, one paragraph (or list item, section
 // title, definition term) per line, with the inline markup removed: inline
 // literals (double backquotes) and *emphasis* keep their text, roles keep
-// their title
-// (:func:`len` -> len, :ref:`the guide <label>` -> the guide, :meth:`~a.b`
-// -> b), hyperlinks keep their text (`Python <https://python.org>`_ ->
-// Python, name_ -> name), footnote and citation references ([1]_) vanish,
-// and backslash escapes are resolved.
+// their title (:func:`len` -> len, :ref:`the guide <label>` -> the guide,
+// :meth:`~a.b` -> b, :rfc:`7159` -> RFC 7159), hyperlinks keep their text
+// (`Python <https://python.org>`_ -> Python, name_ -> name), footnote and
+// citation references ([1]_) vanish, and backslash escapes are resolved.
 //
 // Dropped, because they are code, data or machinery rather than prose:
 // literal blocks (the indented block after a paragraph ending in "::"),
