@@ -15,6 +15,7 @@ import (
 	"lethe/checkpoint"
 	"lethe/corpus"
 	"lethe/dataset"
+	"lethe/prepare"
 	"lethe/train"
 )
 
@@ -159,14 +160,14 @@ func adaptationData(ctx context.Context, env *runEnv, tok, text, data string, va
 	if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
 		return dir, nil
 	}
-	enc, err := loadEncoder(tok)
+	enc, err := prepare.LoadEncoder(tok)
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(env.stderr, "adapt: tokenizing %s with %s into %s\n", text, tok, dir)
-	cfg := prepareConfig{modelPath: tok, inputs: strings.Split(text, ","), outDir: dir,
-		split: corpus.Split{ValidFraction: validFrac, Seed: 1}, workers: runtime.NumCPU()}
-	if _, err := prepareData(ctx, cfg, enc, env.stderr); err != nil {
+	cfg := prepare.Config{Model: tok, Inputs: strings.Split(text, ","), OutDir: dir,
+		Split: corpus.Split{ValidFraction: validFrac, Seed: 1}, Workers: runtime.NumCPU()}
+	if _, err := prepare.Run(ctx, cfg, enc, env.stderr); err != nil {
 		return "", err
 	}
 	return dir, nil
@@ -176,7 +177,7 @@ func adaptationData(ctx context.Context, env *runEnv, tok, text, data string, va
 // tokenizer at path: same vocabulary size, and the same model file when the
 // directory's summary.json names one.
 func tokenizerMatchesData(path, dir string) error {
-	enc, err := loadEncoder(path)
+	enc, err := prepare.LoadEncoder(path)
 	if err != nil {
 		return err
 	}
@@ -185,9 +186,9 @@ func tokenizerMatchesData(path, dir string) error {
 		return err
 	}
 	defer f.Close()
-	if f.VocabSize() != enc.vocabSize() {
+	if f.VocabSize() != enc.VocabSize() {
 		return fmt.Errorf("tokenizer %s has %d ids but %s was made with a %d-id vocabulary: they do not belong together",
-			path, enc.vocabSize(), f.Path(), f.VocabSize())
+			path, enc.VocabSize(), f.Path(), f.VocabSize())
 	}
 	if made := summaryTokenizer(dir); made != "" {
 		a, errA := os.ReadFile(made)

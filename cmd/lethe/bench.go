@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"lethe/benchmark"
+	"lethe/internal/atomicfile"
 )
 
 func benchCommand() *command {
@@ -51,7 +52,7 @@ otherwise idle machine: the figures are only as quiet as the machine.`,
 				fmt.Fprintln(env.stdout)
 				rep.WriteText(env.stdout)
 				if *jsonOut != "" {
-					return writeJSONAtomic(*jsonOut, rep)
+					return atomicfile.WriteJSON(*jsonOut, rep)
 				}
 				return nil
 			}

@@ -9,6 +9,7 @@ import (
 
 	"lethe/benchmark"
 	"lethe/corpus/ddtp"
+	"lethe/internal/atomicfile"
 )
 
 func benchTokenizerCommand() *command {
@@ -58,7 +59,7 @@ Without --input it uses the built-in default: Debian's English package descripti
 				fmt.Fprintln(env.stdout)
 				rep.WriteText(env.stdout)
 				if *jsonOut != "" {
-					return writeJSONAtomic(*jsonOut, rep)
+					return atomicfile.WriteJSON(*jsonOut, rep)
 				}
 				return nil
 			}

@@ -9,6 +9,7 @@ import (
 
 	"lethe/corpus"
 	"lethe/corpus/ddtp"
+	"lethe/prepare"
 	"lethe/tokenizer"
 )
 
@@ -60,18 +61,18 @@ func defaultPretrainData(ctx context.Context, env *runEnv) (string, int, error) 
 	dataDir := filepath.Join(defaultCache, "data", fmt.Sprintf("ddtp-%s-%d", defaultLang, defaultVocabSize))
 	if _, err := os.Stat(filepath.Join(dataDir, "summary.json")); err != nil {
 		fmt.Fprintf(env.stderr, "default data: tokenizing %s into %s\n", text, dataDir)
-		enc, err := loadEncoder(modelPath)
+		enc, err := prepare.LoadEncoder(modelPath)
 		if err != nil {
 			return "", -1, err
 		}
-		cfg := prepareConfig{
-			modelPath: modelPath,
-			inputs:    []string{text},
-			outDir:    dataDir,
-			split:     corpus.Split{ValidFraction: 0.02, Seed: 1},
-			workers:   runtime.NumCPU(),
+		cfg := prepare.Config{
+			Model:   modelPath,
+			Inputs:  []string{text},
+			OutDir:  dataDir,
+			Split:   corpus.Split{ValidFraction: 0.02, Seed: 1},
+			Workers: runtime.NumCPU(),
 		}
-		if _, err := prepareData(ctx, cfg, enc, env.stderr); err != nil {
+		if _, err := prepare.Run(ctx, cfg, enc, env.stderr); err != nil {
 			return "", -1, err
 		}
 	}

@@ -54,6 +54,7 @@ func commands() []*command {
 		benchCommand(),
 		benchTokenizerCommand(),
 		dataFetchCommand(),
+		dataBuildCommand(),
 	}
 }
 
