@@ -75,6 +75,9 @@ type HeldOutReport struct {
 	Checked   int            `json:"checked_task_items"` // dev and test task texts searched for in the written corpora
 	Found     int            `json:"found"`              // how many were found: always 0 in a finished build
 	Duplicate map[string]int `json:"duplicate_documents"`
+	// BySource breaks Dropped down by where the documents came from ("DDTP"
+	// or a package name).
+	BySource map[string]map[string]int `json:"dropped_by_source"`
 }
 
 // heldOutRule documents the held-out filter in the manifest.
@@ -105,7 +108,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 	m := &Manifest{
 		Version: FormatVersion, Command: in.Command, Inputs: in.Key, Languages: in.Langs, Shares: in.Shares,
 		SplitHash: ddtp.SplitHashDescription, Releases: in.Releases, Files: map[string]*FileStats{},
-		HeldOut: HeldOutReport{Rule: heldOutRule, Dropped: map[string]int{}, Duplicate: map[string]int{}},
+		HeldOut: HeldOutReport{Rule: heldOutRule, Dropped: map[string]int{}, Duplicate: map[string]int{}, BySource: map[string]map[string]int{}},
 	}
 	write := func(rel string, data []byte, docs int64, sources []string) error {
 		st := statText(data, docs)
@@ -183,9 +186,11 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 		var n int64
 		seen := map[[32]byte]bool{}
 		sources := []string{}
-		add := func(lines []string) bool {
+		m.HeldOut.BySource[l] = map[string]int{}
+		add := func(src string, lines []string) bool {
 			if _, bad := filter.Match(lines); bad {
 				m.HeldOut.Dropped[l]++
+				m.HeldOut.BySource[l][src]++
 				return false
 			}
 			k := sha256.Sum256([]byte(strings.Join(lines, "\n")))
@@ -210,7 +215,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 			if ddtp.SplitOf(r.Source, in.Shares) != ddtp.Train || r.Text() == "" {
 				continue
 			}
-			if add(strings.Split(r.Text(), "\n")) {
+			if add("DDTP", strings.Split(r.Text(), "\n")) {
 				dd++
 			}
 		}
@@ -220,7 +225,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 		for _, e := range in.Packages {
 			k := 0
 			for _, d := range e.Docs {
-				if d.Lang == l && add(d.Lines) {
+				if d.Lang == l && add(e.Package.Name, d.Lines) {
 					k++
 				}
 			}

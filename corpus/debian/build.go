@@ -166,6 +166,7 @@ func Build(ctx context.Context, opts Options) (*Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
+		dropUntranslatedAcross(exs)
 	}
 
 	// 3. DDTP records.

@@ -317,3 +317,72 @@ func ReadLicenses(r io.Reader) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// docFamily is the name of an HTML documentation package without its
+// language suffix (maint-guide-de -> maint-guide, debian-reference-zh-cn ->
+// debian-reference), so that a translation's package finds the English one.
+func docFamily(name string) string {
+	parts := strings.Split(name, "-")
+	n := len(parts)
+	switch {
+	case n >= 3 && isLangCode(parts[n-2]) && len(parts[n-1]) == 2:
+		return strings.Join(parts[:n-2], "-")
+	case n >= 2 && isLangCode(parts[n-1]):
+		return strings.Join(parts[:n-1], "-")
+	}
+	return name
+}
+
+// dropUntranslatedAcross removes, from the non-English documents of the
+// HTML packages, the lines that occur in the English version of the same
+// page in any package of the same family (maint-guide-de's advanced.de.html
+// against maint-guide's advanced.en.html), counting them in each package's
+// Stats.Dropped and dropping documents left empty.
+func dropUntranslatedAcross(exs []*Extracted) {
+	key := func(e *Extracted, p string) string {
+		f := docFamily(e.Package.Name)
+		return f + ":" + pageKey(strings.ReplaceAll(p, "/"+e.Package.Name+"/", "/"+f+"/"))
+	}
+	english := map[string]map[string]bool{}
+	for _, e := range exs {
+		if e.Package.Kind != HTML {
+			continue
+		}
+		for _, d := range e.Docs {
+			if d.Lang != "en" {
+				continue
+			}
+			k := key(e, d.Path)
+			if english[k] == nil {
+				english[k] = map[string]bool{}
+			}
+			for _, l := range d.Lines {
+				english[k][l] = true
+			}
+		}
+	}
+	for _, e := range exs {
+		if e.Package.Kind != HTML {
+			continue
+		}
+		out := e.Docs[:0]
+		for _, d := range e.Docs {
+			if en := english[key(e, d.Path)]; d.Lang != "en" && en != nil {
+				kept := d.Lines[:0:0]
+				for _, l := range d.Lines {
+					if en[l] {
+						e.Stats.Dropped++
+						continue
+					}
+					kept = append(kept, l)
+				}
+				if len(kept) == 0 {
+					continue
+				}
+				d.Lines = kept
+			}
+			out = append(out, d)
+		}
+		e.Docs = out
+	}
+}

@@ -278,3 +278,32 @@ func TestCacheRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestDropUntranslatedAcross(t *testing.T) {
+	for name, want := range map[string]string{
+		"maint-guide-de": "maint-guide", "debian-reference-zh-cn": "debian-reference", "maint-guide": "maint-guide",
+		"debian-handbook": "debian-handbook", "installation-guide-amd64": "installation-guide-amd64",
+	} {
+		if got := docFamily(name); got != want {
+			t.Errorf("docFamily(%s) = %s, want %s", name, got, want)
+		}
+	}
+	en := &Extracted{Package: Package{"maint-guide", HTML, "en"}, Docs: []Doc{
+		{"en", "usr/share/doc/maint-guide/html/a.en.html", []string{"Introduction", "dpkg-buildpackage -us -uc"}},
+	}}
+	de := &Extracted{Package: Package{"maint-guide-de", HTML, "de"}, Docs: []Doc{
+		{"de", "usr/share/doc/maint-guide-de/html/a.de.html", []string{"Einleitung", "dpkg-buildpackage -us -uc"}},
+		{"de", "usr/share/doc/maint-guide-de/html/b.de.html", []string{"Introduction"}},
+		{"de", "usr/share/doc/maint-guide-de/html/c.de.html", []string{"dpkg-buildpackage -us -uc"}},
+	}}
+	c := &Extracted{Package: Package{"maint-guide-fr", HTML, "fr"}, Docs: []Doc{
+		{"fr", "usr/share/doc/maint-guide-fr/html/a.fr.html", []string{"dpkg-buildpackage -us -uc"}},
+	}}
+	dropUntranslatedAcross([]*Extracted{en, de, c})
+	if got := docsString(de.Docs); got != "de usr/share/doc/maint-guide-de/html/a.de.html: Einleitung\nde usr/share/doc/maint-guide-de/html/b.de.html: Introduction\nde usr/share/doc/maint-guide-de/html/c.de.html: dpkg-buildpackage -us -uc\n" {
+		t.Errorf("maint-guide-de after the drop:\n%s", got)
+	}
+	if len(c.Docs) != 0 || de.Stats.Dropped != 1 || c.Stats.Dropped != 1 || len(en.Docs) != 1 {
+		t.Errorf("fr docs %v, dropped de %d fr %d, en docs %d", c.Docs, de.Stats.Dropped, c.Stats.Dropped, len(en.Docs))
+	}
+}
