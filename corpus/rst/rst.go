@@ -39,7 +39,7 @@ var (
 	optionRE     = regexp.MustCompile(`^:[A-Za-z0-9_ .-]+:(\s|$)`)
 	fieldRE      = regexp.MustCompile(`^:([^:` + "`" + `]+):(\s+|$)`)
 	bulletRE     = regexp.MustCompile(`^([-*+•‣⁃]|[0-9]+[.)]|\(?[0-9a-zA-Z#][.)]|\([0-9]+\)|#\.)\s+`)
-	simpleTable  = regexp.MustCompile(`^=+( +=+)+\s*$`)
+	simpleTable  = regexp.MustCompile(`^=+([ \t]+=+)+\s*$`)
 	gridBorder   = regexp.MustCompile(`^\+([-=]+\+)+$`)
 	footnoteRef  = regexp.MustCompile(`\s?\[(#[A-Za-z0-9_-]*|\*|[0-9]+|[A-Za-z][A-Za-z0-9_.-]*)\]_`)
 	roleRE       = regexp.MustCompile(`(:[A-Za-z0-9_.+:-]+:)?` + "`" + `([^` + "`" + `]+)` + "`" + `(:[A-Za-z0-9_.+:-]+:)?(__?)?`)
@@ -136,7 +136,8 @@ func (p *parser) line(line string) {
 		p.options = false
 	}
 	switch {
-	case simpleTable.MatchString(text) && len(p.para) == 0:
+	case simpleTable.MatchString(text):
+		p.flush() // a table may follow a definition list term directly
 		p.table, p.lastBorder = true, true
 		return
 	case text == "::":

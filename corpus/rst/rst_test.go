@@ -64,6 +64,8 @@ func TestRST(t *testing.T) {
 		{"tabs", "Text::\n\n\tcode\n\nMore.\n", [][]string{{"Text:", "More."}}},
 		{"dropped directive nested", ".. note::\n\n   Kept.\n\n   .. code-block:: c\n\n      int x;\n\n   Also kept.\n", [][]string{{"Kept.", "Also kept."}}},
 		{"bullet inside paragraph is text", "a\n- b\n", [][]string{{"a - b"}}},
+		{"table as a definition", "Term\n    ===  ===\n    a    b\n    ===  ===\n\nB.\n", [][]string{{"Term", "B."}}},
+		{"simple table with tabs", "A.\n\n=====\t\t===\nx\t\ty\n=====\t\t===\n\nB.\n", [][]string{{"A.", "B."}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
