@@ -52,7 +52,7 @@ func TestMaskProportions(t *testing.T) {
 			n := cfg.Apply(ids, labels, SequenceKey(1, 0, seq))
 			got := 0
 			for i := range ids {
-				if cfg.maskable(orig[i]) {
+				if cfg.Maskable(orig[i]) {
 					cand++
 				}
 				if labels[i] == IgnoreLabel {
@@ -62,7 +62,7 @@ func TestMaskProportions(t *testing.T) {
 					continue
 				}
 				got++
-				if !cfg.maskable(orig[i]) || labels[i] != orig[i] {
+				if !cfg.Maskable(orig[i]) || labels[i] != orig[i] {
 					specialsHit++
 				}
 				switch {
@@ -72,7 +72,7 @@ func TestMaskProportions(t *testing.T) {
 					kept++
 				default:
 					random++
-					if !cfg.maskable(ids[i]) || int(ids[i]) >= vocab {
+					if !cfg.Maskable(ids[i]) || int(ids[i]) >= vocab {
 						t.Fatalf("random replacement %d is not a normal id", ids[i])
 					}
 				}

@@ -41,8 +41,9 @@ func (c MaskConfig) Validate() error {
 	return nil
 }
 
-// maskable reports whether id may be chosen for prediction.
-func (c *MaskConfig) maskable(id int32) bool {
+// Maskable reports whether id may be chosen for prediction: any id but the
+// special ones (<s>, <pad>, </s>, <unk>) and <mask> itself.
+func (c *MaskConfig) Maskable(id int32) bool {
 	return id > UNK && id != c.MaskID
 }
 
@@ -71,7 +72,7 @@ func (c *MaskConfig) Apply(ids, labels []int32, key uint64) int {
 	cand := 0
 	for i, id := range ids {
 		labels[i] = IgnoreLabel
-		if c.maskable(id) {
+		if c.Maskable(id) {
 			cand++
 		}
 	}
@@ -92,7 +93,7 @@ func (c *MaskConfig) Apply(ids, labels []int32, key uint64) int {
 		if need == 0 {
 			break
 		}
-		if !c.maskable(id) {
+		if !c.Maskable(id) {
 			continue
 		}
 		// Selection sampling (Knuth's algorithm S): take this candidate
