@@ -11,7 +11,9 @@ import (
 	"lethe/corpus/debian"
 	"lethe/corpus/fortune"
 	"lethe/corpus/html"
+	"lethe/corpus/pod"
 	"lethe/corpus/roff"
+	"lethe/corpus/rst"
 	"lethe/corpus/sword"
 )
 
@@ -122,6 +124,8 @@ func defaultExtractors() debian.Extractors {
 	return debian.Extractors{
 		ManPage:   roff.ManPage,
 		HTML:      html.Text,
+		RST:       rst.RST,
+		POD:       pod.POD,
 		Fortune:   fortune.Read,
 		ZText:     sword.ReadZText,
 		SwordConf: sword.ReadConf,

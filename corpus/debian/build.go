@@ -507,12 +507,16 @@ func extractDeb(ctx context.Context, opts Options, langs []string, dpkg, file st
 		return nil, err
 	}
 	e := &Extracted{Package: d.Package, Version: d.Version, Docs: docs, Stats: st}
-	if f, err := os.Open(filepath.Join(tmp, "usr", "share", "doc", d.Package.Name, "copyright")); err == nil {
+	docDir := filepath.Join(tmp, "usr", "share", "doc", d.Package.Name)
+	if f, err := os.Open(filepath.Join(docDir, "copyright")); err == nil {
 		e.Licenses, err = ReadLicenses(f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("extract %s: copyright: %w", d.Package.Name, err)
 		}
+	} else if target, err := os.Readlink(docDir); err == nil {
+		// manpages-dev's documentation directory is a link to manpages'.
+		e.Licenses = []string{"see the copyright file of package " + filepath.Base(target)}
 	}
 	return e, nil
 }

@@ -75,7 +75,7 @@ func buildFixture(t *testing.T) string {
 	buildDeb(t, debs, "manpages", "6.03-2", map[string]string{
 		"usr/share/man/man1/tool.1.gz":     gz(t, ".TH TOOL 1\n.SH NAME\ntool \\- a tool\n.SH DESCRIPTION\nTool reads its input and writes it out again.\n"),
 		"usr/share/man/man1/leak.1.gz":     gz(t, ".TH LEAK 1\n"+longPara+"\n"),
-		"usr/share/doc/manpages/copyright": "Files: *\nLicense: GPL-2+\n",
+		"usr/share/doc/manpages/copyright": "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n",
 	})
 	buildDeb(t, debs, "manpages-de", "4.18.1-1", map[string]string{
 		"usr/share/man/de/man1/tool.1.gz":     gz(t, ".TH TOOL 1\nTool liest seine Eingabe und schreibt sie wieder aus.\n"),

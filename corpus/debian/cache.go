@@ -13,7 +13,7 @@ import (
 // ExtractFormat is the version of the per-package extraction cache. It
 // changes whenever the same package would give different text, so that old
 // cache files are extracted again rather than reused.
-const ExtractFormat = 1
+const ExtractFormat = 2
 
 // The cache file of a package (DIR/extracted/<package>_<version>.txt) is
 // text: a header line, licence lines, a stats line, then each document as a

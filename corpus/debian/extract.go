@@ -285,9 +285,10 @@ func dropUntranslated(docs []Doc) ([]Doc, int) {
 	return out, dropped
 }
 
-// ReadLicenses returns the licences a Debian copyright file states: the
-// distinct first lines of its "License:" fields (machine-readable format),
-// or, for a free-form file, a line saying so with its first non-empty line.
+// ReadLicenses returns the licences a Debian copyright file states: for a
+// machine-readable file (one starting with "Format:"), the distinct first
+// lines of its "License:" fields, sorted; for a free-form file, a line
+// saying so with its first non-empty line.
 func ReadLicenses(r io.Reader) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -308,11 +309,14 @@ func ReadLicenses(r io.Reader) ([]string, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	if len(out) == 0 && first != "" {
+	if first == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(first, "Format:") {
 		if len(first) > 120 {
-			first = first[:120] + "..."
+			first = clip(first, 120)
 		}
-		out = append(out, "free-form copyright file, beginning: "+strings.ToValidUTF8(first, ""))
+		return []string{"free-form copyright file, beginning: " + strings.ToValidUTF8(first, "")}, nil
 	}
 	sort.Strings(out)
 	return out, nil
