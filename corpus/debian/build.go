@@ -142,7 +142,11 @@ func Build(ctx context.Context, opts Options) (*Manifest, error) {
 		}
 		return nil, err
 	}
-	key := inputsKey(ix.Fingerprint, langs, opts.Shares, pkgs)
+	lists, err := listsIdentity(ix.Files)
+	if err != nil {
+		return nil, err
+	}
+	key := inputsKey(lists, langs, opts.Shares, pkgs)
 	if old := readManifest(filepath.Join(opts.Dir, ManifestName)); old != nil && old.Inputs == key && intact(opts.Dir, old) {
 		fmt.Fprintf(log, "debian: %s is up to date (same indexes, languages, shares and formats; every file intact): nothing to do\n", opts.Dir)
 		return old, nil
@@ -203,6 +207,30 @@ func elapsed(t0 time.Time) string { return time.Since(t0).Round(time.Second).Str
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// listsIdentity identifies the downloaded indexes by content, not by
+// time: the SHA-256 of each InRelease file (which lists the hashes of every
+// index of its suite) and the names and sizes of the index files. Two
+// output directories updated from the same mirror state agree on it.
+func listsIdentity(files []ddtp.ListFile) (string, error) {
+	h := sha256.New()
+	for _, f := range files {
+		fi, err := os.Stat(f.Path)
+		if err != nil {
+			return "", fmt.Errorf("apt lists: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d", filepath.Base(f.Path), fi.Size())
+		if f.Kind == "InRelease" {
+			data, err := os.ReadFile(f.Path)
+			if err != nil {
+				return "", fmt.Errorf("apt lists: %w", err)
+			}
+			fmt.Fprintf(h, " %x", sha256.Sum256(data))
+		}
+		fmt.Fprintln(h)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // inputsKey fingerprints what decides a build's output.
