@@ -472,7 +472,10 @@ func (b *reportBuilder) pretraining() error {
 	if haveFloor {
 		chart.HLines = append(chart.HLines, plot.HLine{Y: floor, Label: "unigram floor"})
 	}
-	caption := fmt.Sprintf("Pretraining: training loss (80/10/10) per update, and validation mask-only loss (dashed); %s. Grey lines: the forgetting arm's embedding resets.", curvePhrase(len(b.seeds)))
+	caption := fmt.Sprintf("Pretraining: training loss (80/10/10) per update, and validation mask-only loss (dashed); %s.", curvePhrase(len(b.seeds)))
+	if len(chart.VLines) > 0 {
+		caption += fmt.Sprintf(" Grey lines: the %d embedding resets of the forgetting arm.", len(chart.VLines))
+	}
 	if haveFloor {
 		caption += " Dashed horizontal line: the English unigram floor."
 	}

@@ -113,7 +113,8 @@ func synthExperiment(t *testing.T, root string) *Results {
 			}
 			res.Scores = append(res.Scores,
 				Score{Seed: seed, Arm: arm, Task: "topic", Lang: "en", Setting: SettingEnglish, N: 2700,
-					Accuracy: map[string]float64{ArmStandard: 80, ArmForgetting: 78, ArmRandom: 50}[arm] + 3*float64(seed-1)})
+					Accuracy: map[string]float64{ArmStandard: 80, ArmForgetting: 78, ArmRandom: 50}[arm] + 3*float64(seed-1),
+					MacroF1:  70 + float64(seed)})
 			for _, lang := range cfg.Languages {
 				if arm == ArmRandom && lang == "ru" {
 					continue // no scores: n/a cells
@@ -129,6 +130,20 @@ func synthExperiment(t *testing.T, root string) *Results {
 		}
 	}
 	return res
+}
+
+// wellFormed reads raw as XML to its end.
+func wellFormed(raw []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	dec.Strict = true
+	dec.Entity = xml.HTMLEntity
+	for {
+		if _, err := dec.Token(); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
 }
 
 // findTable returns the first table of doc whose caption starts with prefix.
@@ -171,6 +186,11 @@ func TestWriteReport(t *testing.T) {
 			t.Errorf("%s: %v (size %v)", name, err, fi)
 		}
 	}
+	if raw, err := os.ReadFile(filepath.Join(root, "report.html")); err != nil {
+		t.Error(err)
+	} else if err := wellFormed(raw); err != nil {
+		t.Errorf("report.html is not well-formed XML: %v", err)
+	}
 	plots := []string{"pretrain-loss", "adapt-de", "adapt-ru", "finetune-topic",
 		"convergence-topic-de", "convergence-topic-ru", "gain-topic"}
 	for _, p := range plots {
@@ -179,16 +199,8 @@ func TestWriteReport(t *testing.T) {
 			t.Errorf("plot %s: %v", p, err)
 			continue
 		}
-		dec := xml.NewDecoder(bytes.NewReader(raw))
-		for {
-			_, err := dec.Token()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Errorf("plot %s is not well-formed XML: %v", p, err)
-				break
-			}
+		if err := wellFormed(raw); err != nil {
+			t.Errorf("plot %s is not well-formed XML: %v", p, err)
 		}
 	}
 	svg, err := os.ReadFile(filepath.Join(root, "plots", "pretrain-loss.svg"))
@@ -255,6 +267,8 @@ func TestWriteReport(t *testing.T) {
 		{acc, "average", "random full (200)", "n/a"},
 		// macro-F1 is accuracy - 5: 30 and 34.
 		{f1, "de", "standard low-step (50)", "32.0 ± 2.8"},
+		// English macro-F1: 71 and 72.
+		{f1, "English (no adaptation)", "forgetting full (200)", "71.5 ± 0.7"},
 		{ceil, "de", "standard ceiling", "85.5 ± 0.7"},
 		// de at 50: (45-35)/35 = 28.57%, (49-39)/39 = 25.64%: mean 27.11, sd 2.07.
 		{gain, "de", "low-step (50)", "+27.1 ± 2.1"},
