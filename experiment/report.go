@@ -421,13 +421,12 @@ func (b *reportBuilder) pretraining() error {
 			if p.HandOver != "" {
 				handOver = fmt.Sprintf("%s (update %d)", codeSpan(filepath.Base(p.HandOver)), p.HandOverUpdate)
 			}
-			tokensPerSec := fmtNum(p.TokensPerSec, 0)
-			if p.Updates == 0 { // not trained (the random arm)
-				tokensPerSec = "n/a"
+			vl, mo, ma, tps := fmtNum(p.ValidLoss, 3), fmtNum(p.MaskOnlyLoss, 3), fmtNum(100*p.MaskOnlyAccuracy, 1), fmtNum(p.TokensPerSec, 0)
+			if p.Updates == 0 { // never trained (the random arm): zeros would read as measurements
+				vl, mo, ma, tps = "n/a", "n/a", "n/a", "n/a"
 			}
 			t.Rows = append(t.Rows, []string{mdLiteral(p.Arm), strconv.Itoa(p.Seed), strconv.Itoa(p.Updates), handOver,
-				fmtNum(p.ValidLoss, 3), fmtNum(p.MaskOnlyLoss, 3), fmtNum(100*p.MaskOnlyAccuracy, 1), strconv.Itoa(p.Resets),
-				tokensPerSec, fmtDuration(p.Seconds)})
+				vl, mo, ma, strconv.Itoa(p.Resets), tps, fmtDuration(p.Seconds)})
 		}
 		b.add(t)
 	}

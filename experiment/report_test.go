@@ -89,8 +89,12 @@ func synthExperiment(t *testing.T, root string) *Results {
 				ValidLoss: 6.5, MaskOnlyLoss: 5.5 + 0.2*float64(seed-1), MaskOnlyAccuracy: 0.3,
 				Resets: map[string]int{ArmForgetting: 5}[arm], Seconds: 100, TokensPerSec: 3000})
 		}
-		res.Pretrain = append(res.Pretrain, PretrainSummary{Seed: seed, Arm: ArmRandom, HandOver: "x/checkpoint-last",
-			ValidLoss: math.NaN(), MaskOnlyLoss: math.NaN(), MaskOnlyAccuracy: math.NaN()})
+		// The random arm: NaN in seed 1, zeros (as JSON would carry it) in seed 2.
+		random := PretrainSummary{Seed: seed, Arm: ArmRandom, HandOver: "x/checkpoint-last"}
+		if seed == 1 {
+			random.ValidLoss, random.MaskOnlyLoss, random.MaskOnlyAccuracy = math.NaN(), math.NaN(), math.NaN()
+		}
+		res.Pretrain = append(res.Pretrain, random)
 		for _, arm := range cfg.Arms {
 			for _, lang := range cfg.Languages {
 				if seed == 2 && arm == ArmForgetting && lang == "ru" {
@@ -244,10 +248,16 @@ func TestWriteReport(t *testing.T) {
 	if want := []string{"de", "ru", "average", "English (no adaptation)"}; !slices.Equal(rows, want) {
 		t.Errorf("main table rows %q, want %q", rows, want)
 	}
+	pre := findTable(t, doc, "End state of each pretraining run")
+	mo := slices.Index(pre.Header, "mask-only loss")
+	for _, r := range pre.Rows {
+		if r[0] == ArmRandom && r[mo] != "n/a" {
+			t.Errorf("untrained random arm (seed %s): mask-only loss %q, want n/a", r[1], r[mo])
+		}
+	}
 	f1 := findTable(t, doc, "topic: zero-shot macro-F1")
 	ceil := findTable(t, doc, "topic: English ceiling")
 	gain := findTable(t, doc, "topic: relative gain")
-	pre := findTable(t, doc, "End state of each pretraining run")
 	for _, c := range []struct {
 		tb            *report.Table
 		row, col, out string
@@ -273,6 +283,7 @@ func TestWriteReport(t *testing.T) {
 		// de at 50: (45-35)/35 = 28.57%, (49-39)/39 = 25.64%: mean 27.11, sd 2.07.
 		{gain, "de", "low-step (50)", "+27.1 ± 2.1"},
 		{pre, "random", "mask-only loss", "n/a"},
+		{pre, "random", "valid loss (80/10/10)", "n/a"},
 		{pre, "random", "tokens/s", "n/a"},
 		{pre, "forgetting", "resets", "5"},
 	} {
