@@ -448,6 +448,7 @@ func extractAll(ctx context.Context, opts Options, langs []string, dpkg, debDir 
 	if jobs <= 0 {
 		jobs = 2
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([]*Extracted, len(debs))
@@ -501,6 +502,9 @@ func extractAll(ctx context.Context, opts Options, langs []string, dpkg, debDir 
 	}
 	close(next)
 	wg.Wait()
+	if err := parent.Err(); err != nil {
+		return nil, fmt.Errorf("extraction interrupted (finished packages are cached; run again to resume): %w", err)
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
