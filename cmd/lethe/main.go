@@ -47,6 +47,7 @@ func commands() []*command {
 		finetuneCommand(),
 		spliceCommand(),
 		evalCommand(),
+		experimentCommand(),
 		prepareCommand(),
 		tokenizerTrainCommand(),
 		tokenizerEncodeCommand(),

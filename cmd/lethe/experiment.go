@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"lethe/corpus/ddtp"
+	"lethe/corpus/debian"
+	"lethe/experiment"
+)
+
+func experimentCommand() *command {
+	return &command{
+		name:    "experiment",
+		summary: "reproduce the paper's comparison end to end and write a report",
+		usage: `Runs the whole protocol and answers "does forgetting make my model more plastic, on my data,
+for my languages?":
+
+  1. a SentencePiece tokenizer for English and for every target language;
+  2. pretraining of the arms on English with the same data, seed and budget: standard, active
+     forgetting (embeddings re-drawn every K updates), and a randomly initialised body as the
+     control (does pretraining help at all?);
+  3. language adaptation of every arm to every language under a token budget (the low-data
+     regime), keeping checkpoints along the way;
+  4. English fine-tuning on the Debian package topic task (and its pair variant), model
+     selection on English dev;
+  5. splicing and zero-shot evaluation per language at every adaptation checkpoint ("low-step"
+     and "full" adaptation, and the convergence curves), with English accuracy on the same
+     items as the ceiling;
+  6. results.json and a report (report.md, report.html, plots/*.svg) in --out.
+
+Presets: quick (a smoke test of the whole pipeline in minutes; its numbers mean nothing),
+small (the CPU-scale replication, about an hour per seed on 2 cores), full (the paper's sizes,
+for big machines). --config FILE overrides any setting with JSON (the keys of config.json in
+an experiment directory). The data comes from "lethe data build" (--data); when the default
+data directory is missing it is built first (apt-get, no root).
+
+Finished stages are cached: running the same command again skips them and resumes the stage that
+was cut off (Ctrl-C saves a checkpoint). A directory holding an experiment with another
+configuration is refused.`,
+		flags: func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
+			preset := fs.String("preset", "quick", fmt.Sprintf("configuration preset %v", experiment.PresetNames()))
+			cfgFile := fs.String("config", "", "JSON file overriding any setting of the preset")
+			out := fs.String("out", "", "experiment directory (default runs/experiment-PRESET)")
+			data := fs.String("data", "", "data directory from lethe data build (default: the preset's, cache/debian)")
+			seeds := fs.Int("seeds", 0, "replicates of the whole pipeline (default: the preset's)")
+			langs := fs.String("langs", "", "comma-separated target languages, close to distant (default: the preset's)")
+			threads := fs.Int("threads", 0, "cores to use (default: the preset's)")
+			return func(ctx context.Context, env *runEnv) error {
+				c, err := experiment.Preset(*preset)
+				if err != nil {
+					return err
+				}
+				if *cfgFile != "" {
+					if err := experiment.LoadOverrides(&c, *cfgFile); err != nil {
+						return err
+					}
+				}
+				if *data != "" {
+					c.Data = *data
+				}
+				if *seeds > 0 {
+					c.Seeds = *seeds
+				}
+				if *langs != "" {
+					c.Languages = strings.Split(*langs, ",")
+				}
+				if *threads > 0 {
+					c.Threads = *threads
+				}
+				if *out == "" {
+					*out = filepath.Join("runs", "experiment-"+c.Preset)
+				}
+				if err := c.Validate(); err != nil {
+					return err
+				}
+				if _, err := os.Stat(filepath.Join(c.Data, "manifest.json")); errors.Is(err, os.ErrNotExist) && *data == "" {
+					fmt.Fprintf(env.stderr, "experiment: no data in %s: building it (lethe data build)\n", c.Data)
+					if _, err := debian.Build(ctx, debian.Options{Dir: c.Data, Langs: buildLangs(c.Languages),
+						Shares: ddtp.Shares{Test: 0.2, Dev: 0.1}, Extractors: defaultExtractors(), Jobs: c.Threads,
+						Log: env.stderr, Command: "lethe experiment (built-in default data)"}); err != nil {
+						return err
+					}
+				}
+				res, err := experiment.Run(ctx, experiment.Options{Config: c, Out: *out, Log: env.stderr,
+					Command: "lethe experiment " + strings.Join(os.Args[min(2, len(os.Args)):], " ")})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "%d scores in %s; report: %s\n", len(res.Scores), filepath.Join(*out, "results.json"),
+					filepath.Join(*out, "report.html"))
+				return nil
+			}
+		},
+	}
+}
+
+// buildLangs is the default data languages plus any the experiment needs.
+func buildLangs(extra []string) []string {
+	langs := strings.Split(defaultBuildLangs, ",")
+	for _, l := range extra {
+		found := false
+		for _, m := range langs {
+			found = found || m == l
+		}
+		if !found {
+			langs = append(langs, l)
+		}
+	}
+	return langs
+}

@@ -1,0 +1,200 @@
+// Package experiment reproduces the paper's comparison end to end on the
+// user's data: tokenizers for English and every target language,
+// pretraining of the arms (standard, active forgetting, and a randomly
+// initialised body as a control), language adaptation of every arm to every
+// language under a token budget with checkpoints along the way, English
+// fine-tuning on the task(s), splicing, zero-shot evaluation per language
+// (with English accuracy on the same items as the ceiling), and a report
+// (Markdown and self-contained HTML with SVG plots). Finished stages are
+// cached and interrupted ones resume.
+package experiment
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+)
+
+// Arms of the comparison.
+const (
+	ArmStandard   = "standard"   // ordinary pretraining; hands over its last checkpoint
+	ArmForgetting = "forgetting" // active forgetting; hands over its best-validation checkpoint
+	ArmRandom     = "random"     // no pretraining at all: a randomly initialised body
+)
+
+// Config is everything an experiment does. Presets fill it; a JSON file can
+// override any field (unknown fields are an error).
+type Config struct {
+	Preset    string   `json:"preset"`
+	Data      string   `json:"data"`      // output of "lethe data build": corpora/<lang>.txt, topic/..., pair/...
+	Languages []string `json:"languages"` // target languages, ordered from close to distant from English
+	Tasks     []string `json:"tasks"`     // "topic" and/or "pair"
+	Arms      []string `json:"arms"`      // subset of standard, forgetting, random
+	Seeds     int      `json:"seeds"`     // replicates of the whole pipeline, seeds 1..Seeds
+	Threads   int      `json:"threads"`
+
+	Model     ModelConfig     `json:"model"`
+	Tokenizer TokenizerConfig `json:"tokenizer"`
+	Pretrain  PretrainConfig  `json:"pretrain"`
+	Adapt     AdaptConfig     `json:"adapt"`
+	Finetune  FinetuneConfig  `json:"finetune"`
+}
+
+// ModelConfig is the body's shape.
+type ModelConfig struct {
+	Hidden  int     `json:"hidden_size"`
+	Layers  int     `json:"num_hidden_layers"`
+	Heads   int     `json:"num_attention_heads"`
+	FFN     int     `json:"intermediate_size"`
+	SeqLen  int     `json:"seq_len"`
+	Dropout float64 `json:"dropout"`
+}
+
+// TokenizerConfig sizes the SentencePiece models.
+type TokenizerConfig struct {
+	EnglishVocab  int `json:"english_vocab_size"`
+	LanguageVocab int `json:"language_vocab_size"`
+	// MaxSentences caps the lines each tokenizer is trained on (0: all).
+	MaxSentences int `json:"max_sentences"`
+}
+
+// PretrainConfig is stage 1, the same for both arms except forgetting.
+type PretrainConfig struct {
+	Updates        int     `json:"updates"`
+	BatchSize      int     `json:"batch_size"`
+	Warmup         int     `json:"warmup"`
+	LR             float64 `json:"lr"`
+	ForgetEvery    int     `json:"forget_every"` // K of the forgetting arm
+	ClipNorm       float64 `json:"clip_norm"`    // both arms (the paper: 0.5 for forgetting, none for standard)
+	ValidEvery     int     `json:"valid_every"`
+	ValidBatches   int     `json:"valid_batches"`
+	ValidFraction  float64 `json:"valid_fraction"`   // of the English corpus held out for validation
+	MaxCorpusBytes int64   `json:"max_corpus_bytes"` // 0: all of corpora/en.txt
+}
+
+// AdaptConfig is stage 2 for every arm and language.
+type AdaptConfig struct {
+	MaxTokens    int64   `json:"max_tokens"` // the low-data budget of language L
+	Updates      int     `json:"updates"`    // the "full" adaptation
+	LowStep      int     `json:"low_step"`   // the "low-step" checkpoint (must be in SaveAt)
+	SaveAt       []int   `json:"save_at"`    // checkpoints evaluated for the convergence curves
+	BatchSize    int     `json:"batch_size"`
+	Warmup       int     `json:"warmup"`
+	LR           float64 `json:"lr"`
+	ClipNorm     float64 `json:"clip_norm"` // the same for every arm (a control)
+	ValidEvery   int     `json:"valid_every"`
+	ValidBatches int     `json:"valid_batches"`
+}
+
+// FinetuneConfig is stage 3.
+type FinetuneConfig struct {
+	Epochs    int     `json:"epochs"`
+	BatchSize int     `json:"batch_size"`
+	MaxLength int     `json:"max_length"`
+	LR        float64 `json:"lr"`
+	Warmup    float64 `json:"warmup_fraction"`
+	// MaxTrain caps the English training examples (0: all), for quick runs.
+	MaxTrain int `json:"max_train"`
+}
+
+// PresetNames lists the presets, smallest first.
+func PresetNames() []string { return []string{"quick", "small", "full"} }
+
+// Preset returns a named configuration:
+//
+//   - quick: proves the whole pipeline in minutes on 2 cores (a smoke test: its
+//     numbers mean nothing, and the report says so);
+//   - small: the CPU-scale replication (about an hour per seed on 2 cores):
+//     hidden 128, 3 layers, 4k vocabularies, 6,000 pretraining updates with a
+//     reset every 500 (11 resets), 1M-token adaptation budgets;
+//   - full: the paper's sizes (RoBERTa-base, 50k vocabularies, 125k updates,
+//     K=1000, 5M-token budgets) for machines far bigger than this one.
+func Preset(name string) (Config, error) {
+	c := Config{
+		Preset: name, Data: "cache/debian", Languages: []string{"de", "fr", "ru", "ja", "zh_CN"},
+		Tasks: []string{"topic", "pair"}, Arms: []string{ArmStandard, ArmForgetting, ArmRandom}, Seeds: 1, Threads: 2,
+	}
+	switch name {
+	case "quick":
+		c.Languages = []string{"de", "ru"}
+		c.Tasks = []string{"topic"}
+		c.Model = ModelConfig{Hidden: 64, Layers: 2, Heads: 2, FFN: 256, SeqLen: 64, Dropout: 0.1}
+		c.Tokenizer = TokenizerConfig{EnglishVocab: 2000, LanguageVocab: 2000, MaxSentences: 100000}
+		c.Pretrain = PretrainConfig{Updates: 600, BatchSize: 16, Warmup: 60, LR: 1e-3, ForgetEvery: 100, ClipNorm: 0.5,
+			ValidEvery: 100, ValidBatches: 10, ValidFraction: 0.01, MaxCorpusBytes: 8 << 20}
+		c.Adapt = AdaptConfig{MaxTokens: 200_000, Updates: 200, LowStep: 50, SaveAt: []int{25, 50, 100, 200}, BatchSize: 16,
+			Warmup: 20, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 5}
+		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 64, LR: 1e-3, Warmup: 0.06, MaxTrain: 3000}
+	case "small":
+		c.Model = ModelConfig{Hidden: 128, Layers: 3, Heads: 4, FFN: 512, SeqLen: 128, Dropout: 0.1}
+		c.Tokenizer = TokenizerConfig{EnglishVocab: 4000, LanguageVocab: 4000, MaxSentences: 300000}
+		c.Pretrain = PretrainConfig{Updates: 6000, BatchSize: 32, Warmup: 500, LR: 1e-3, ForgetEvery: 500, ClipNorm: 0.5,
+			ValidEvery: 250, ValidBatches: 20, ValidFraction: 0.01}
+		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 1000, LowStep: 100, SaveAt: []int{50, 100, 250, 500, 1000}, BatchSize: 32,
+			Warmup: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 100, ValidBatches: 10}
+		c.Finetune = FinetuneConfig{Epochs: 2, BatchSize: 32, MaxLength: 128, LR: 2e-4, Warmup: 0.06}
+	case "full":
+		c.Languages = []string{"de", "fr", "it", "es", "pl", "ru", "uk", "ja", "ko", "zh_CN"}
+		c.Model = ModelConfig{Hidden: 768, Layers: 12, Heads: 12, FFN: 3072, SeqLen: 512, Dropout: 0.1}
+		c.Tokenizer = TokenizerConfig{EnglishVocab: 50000, LanguageVocab: 50000}
+		c.Pretrain = PretrainConfig{Updates: 125000, BatchSize: 2048, Warmup: 10000, LR: 7e-4, ForgetEvery: 1000, ClipNorm: 0.5,
+			ValidEvery: 1000, ValidBatches: 100, ValidFraction: 0.01}
+		c.Adapt = AdaptConfig{MaxTokens: 5_000_000, Updates: 125000, LowStep: 5000, SaveAt: []int{1000, 5000, 25000, 125000},
+			BatchSize: 2048, Warmup: 10000, LR: 7e-4, ClipNorm: 0.5, ValidEvery: 5000, ValidBatches: 100}
+		c.Finetune = FinetuneConfig{Epochs: 10, BatchSize: 32, MaxLength: 256, LR: 1e-5, Warmup: 0.06}
+	default:
+		return Config{}, fmt.Errorf("experiment: unknown preset %q (have %v)", name, PresetNames())
+	}
+	return c, nil
+}
+
+// LoadOverrides applies a JSON config file on top of c: any field present in
+// the file replaces the preset's; unknown fields are an error naming the file.
+func LoadOverrides(c *Config, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("experiment: %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate checks the configuration before anything runs.
+func (c *Config) Validate() error {
+	switch {
+	case c.Data == "":
+		return fmt.Errorf("experiment: no data directory (build one with lethe data build)")
+	case len(c.Languages) == 0:
+		return fmt.Errorf("experiment: no target languages")
+	case len(c.Arms) == 0:
+		return fmt.Errorf("experiment: no arms")
+	case c.Seeds < 1:
+		return fmt.Errorf("experiment: seeds %d: need at least 1", c.Seeds)
+	case c.Model.Hidden%max(c.Model.Heads, 1) != 0 || c.Model.Heads < 1:
+		return fmt.Errorf("experiment: hidden size %d is not a multiple of %d heads", c.Model.Hidden, c.Model.Heads)
+	case !slices.Contains(c.Adapt.SaveAt, c.Adapt.LowStep):
+		return fmt.Errorf("experiment: adapt.low_step %d is not among adapt.save_at %v", c.Adapt.LowStep, c.Adapt.SaveAt)
+	case c.Adapt.SaveAt[len(c.Adapt.SaveAt)-1] != c.Adapt.Updates:
+		return fmt.Errorf("experiment: the last of adapt.save_at %v must be adapt.updates %d (the full adaptation)", c.Adapt.SaveAt, c.Adapt.Updates)
+	}
+	for _, a := range c.Arms {
+		if a != ArmStandard && a != ArmForgetting && a != ArmRandom {
+			return fmt.Errorf("experiment: unknown arm %q (want %s, %s or %s)", a, ArmStandard, ArmForgetting, ArmRandom)
+		}
+	}
+	for _, t := range c.Tasks {
+		if t != "topic" && t != "pair" {
+			return fmt.Errorf("experiment: unknown task %q (want topic or pair)", t)
+		}
+	}
+	if !slices.IsSorted(c.Adapt.SaveAt) {
+		return fmt.Errorf("experiment: adapt.save_at %v must be increasing", c.Adapt.SaveAt)
+	}
+	return nil
+}

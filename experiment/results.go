@@ -1,0 +1,109 @@
+package experiment
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// Settings of a Score.
+const (
+	SettingEnglish  = "english"   // the English task model on the English test set (no adaptation)
+	SettingCeiling  = "ceiling"   // the English task model on the English originals of language L's test items
+	SettingZeroShot = "zero-shot" // the task model spliced with L's embeddings, on L's test items
+)
+
+// Score is one evaluation of one task model on one test file.
+type Score struct {
+	Seed         int     `json:"seed"`
+	Arm          string  `json:"arm"`
+	Task         string  `json:"task"`
+	Lang         string  `json:"lang"`          // language of the test items ("en" for SettingEnglish)
+	Setting      string  `json:"setting"`       // SettingEnglish, SettingCeiling or SettingZeroShot
+	AdaptUpdates int     `json:"adapt_updates"` // the adaptation checkpoint spliced (0 unless zero-shot)
+	N            int     `json:"n"`
+	Accuracy     float64 `json:"accuracy"` // percent
+	MacroF1      float64 `json:"macro_f1"` // percent
+	File         string  `json:"file"`     // the test file
+}
+
+// PretrainSummary is the end state of one pretraining arm.
+type PretrainSummary struct {
+	Seed             int     `json:"seed"`
+	Arm              string  `json:"arm"`
+	Updates          int     `json:"updates"`
+	HandOver         string  `json:"hand_over"` // checkpoint given to adaptation and fine-tuning
+	HandOverUpdate   int     `json:"hand_over_update"`
+	ValidLoss        float64 `json:"valid_loss"`           // 80/10/10, at the hand-over checkpoint's validation
+	MaskOnlyLoss     float64 `json:"valid_mask_only_loss"` // every chosen position shown as <mask>
+	MaskOnlyAccuracy float64 `json:"valid_mask_only_acc"`  // fraction
+	Resets           int     `json:"resets"`
+	Seconds          float64 `json:"seconds"`
+	TokensPerSec     float64 `json:"tokens_per_s"`
+}
+
+// AdaptSummary is the end state of one language adaptation run.
+type AdaptSummary struct {
+	Seed         int     `json:"seed"`
+	Arm          string  `json:"arm"`
+	Lang         string  `json:"lang"`
+	TrainTokens  int64   `json:"train_tokens"` // tokens in the budget subsample
+	ValidLoss    float64 `json:"valid_loss"`
+	MaskOnlyLoss float64 `json:"valid_mask_only_loss"`
+	MaskOnlyAcc  float64 `json:"valid_mask_only_acc"`
+	Seconds      float64 `json:"seconds"`
+}
+
+// Results is what an experiment measured: results.json in its directory,
+// the input of the report.
+type Results struct {
+	Config   Config             `json:"config"`
+	Command  string             `json:"command"`
+	Started  string             `json:"started"`
+	Finished string             `json:"finished"`
+	Seconds  float64            `json:"wall_seconds"`  // of the run that finished (a resumed run counts its own time)
+	Stages   map[string]float64 `json:"stage_seconds"` // wall time per stage kind, summed over runs (cached stages count 0)
+
+	// UnigramFloor is the cross-entropy (nats per token) of each language's
+	// validation tokens under its training unigram distribution: the loss a
+	// model that ignores context can reach. A body has learnt to use context
+	// when its mask-only loss is well below it.
+	UnigramFloor map[string]float64 `json:"unigram_floor"`
+
+	Pretrain []PretrainSummary `json:"pretrain"`
+	Adapt    []AdaptSummary    `json:"adapt"`
+	Scores   []Score           `json:"scores"`
+}
+
+// Layout names the directories of an experiment under its root.
+type Layout struct{ Root string }
+
+// Tokenizer is the SentencePiece model of a language.
+func (l Layout) Tokenizer(lang string) string {
+	return filepath.Join(l.Root, "tokenizers", lang+".model")
+}
+
+// Data is the token-file directory (lethe prepare) of a language.
+func (l Layout) Data(lang string) string { return filepath.Join(l.Root, "data", lang) }
+
+// Pretrain is the pretraining run of an arm (metrics.jsonl, checkpoints).
+func (l Layout) Pretrain(seed int, arm string) string {
+	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "pretrain", arm)
+}
+
+// Adapt is the adaptation run of an arm to a language.
+func (l Layout) Adapt(seed int, arm, lang string) string {
+	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "adapt", arm, lang)
+}
+
+// Finetune is the fine-tuning run of an arm on a task.
+func (l Layout) Finetune(seed int, arm, task string) string {
+	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "finetune", arm, task)
+}
+
+// Eval is the directory of an arm's evaluation results on a task.
+func (l Layout) Eval(seed int, arm, task string) string {
+	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "eval", arm, task)
+}
+
+// Results is results.json.
+func (l Layout) Results() string { return filepath.Join(l.Root, "results.json") }

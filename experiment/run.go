@@ -1,0 +1,726 @@
+package experiment
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"lethe/checkpoint"
+	"lethe/corpus"
+	"lethe/dataset"
+	"lethe/evaluate"
+	"lethe/finetune"
+	"lethe/internal/atomicfile"
+	"lethe/internal/parallel"
+	"lethe/prepare"
+	"lethe/roberta"
+	"lethe/task"
+	"lethe/tokenizer"
+	"lethe/train"
+)
+
+// Options configure Run.
+type Options struct {
+	Config  Config
+	Out     string    // the experiment directory
+	Command string    // the command line, recorded in the report
+	Log     io.Writer // stage headers and progress bars; nil discards them
+}
+
+// doneFile marks a finished stage directory; it holds the stage's summary.
+const doneFile = "done.json"
+
+// runner is the state of one Run.
+type runner struct {
+	o       Options
+	c       Config
+	l       Layout
+	log     io.Writer
+	pool    *parallel.Pool
+	res     *Results
+	step    int
+	steps   int
+	started time.Time
+}
+
+// Run executes the experiment in o.Out, skipping every stage that a
+// previous run finished and resuming one that was interrupted, then writes
+// results.json and the report. Cancelling ctx stops the running stage after
+// it saved a checkpoint; the error then wraps train.ErrInterrupted.
+func Run(ctx context.Context, o Options) (*Results, error) {
+	c := o.Config
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkData(c); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	if err := sameConfig(filepath.Join(o.Out, "config.json"), c); err != nil {
+		return nil, err
+	}
+	r := &runner{o: o, c: c, l: Layout{Root: o.Out}, log: o.Log, started: time.Now()}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	r.pool = parallel.New(c.Threads)
+	defer r.pool.Close()
+	r.res = &Results{Config: c, Command: o.Command, Started: r.started.UTC().Format(time.RFC3339),
+		Stages: map[string]float64{}, UnigramFloor: map[string]float64{}}
+	langs := append([]string{"en"}, c.Languages...)
+	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*len(c.Languages)+2*len(c.Arms)*len(c.Tasks))
+
+	for _, lang := range langs {
+		if err := r.tokenizer(ctx, lang); err != nil {
+			return nil, err
+		}
+	}
+	for _, lang := range langs {
+		if err := r.data(ctx, lang); err != nil {
+			return nil, err
+		}
+		floor, err := unigramFloor(r.l.Data(lang))
+		if err != nil {
+			return nil, err
+		}
+		r.res.UnigramFloor[lang] = floor
+	}
+	for seed := 1; seed <= c.Seeds; seed++ {
+		handOver := map[string]string{}
+		for _, arm := range c.Arms {
+			dir, err := r.pretrain(ctx, seed, arm)
+			if err != nil {
+				return nil, err
+			}
+			handOver[arm] = dir
+		}
+		for _, arm := range c.Arms {
+			for _, lang := range c.Languages {
+				if err := r.adapt(ctx, seed, arm, lang, handOver[arm]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, arm := range c.Arms {
+			for _, t := range c.Tasks {
+				taskModel, err := r.finetune(ctx, seed, arm, t, handOver[arm])
+				if err != nil {
+					return nil, err
+				}
+				if err := r.evaluate(ctx, seed, arm, t, taskModel); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	r.res.Finished = time.Now().UTC().Format(time.RFC3339)
+	r.res.Seconds = time.Since(r.started).Seconds()
+	if err := atomicfile.WriteJSON(r.l.Results(), r.res); err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	if err := WriteReport(o.Out, r.res); err != nil {
+		return nil, fmt.Errorf("experiment: report: %w", err)
+	}
+	fmt.Fprintf(r.log, "experiment: finished in %s; report %s\n", time.Since(r.started).Round(time.Second), filepath.Join(o.Out, "report.html"))
+	return r.res, nil
+}
+
+// header announces a stage.
+func (r *runner) header(format string, args ...any) {
+	r.step++
+	fmt.Fprintf(r.log, "\n[%d/%d] %s\n", r.step, r.steps, fmt.Sprintf(format, args...))
+}
+
+// timed adds the duration of fn to the stage kind's wall time.
+func (r *runner) timed(kind string, fn func() error) error {
+	t := time.Now()
+	err := fn()
+	r.res.Stages[kind] += time.Since(t).Seconds()
+	return err
+}
+
+// corpusFile is the text of a language in the data directory.
+func (c *Config) corpusFile(lang string) string {
+	return filepath.Join(c.Data, "corpora", lang+".txt")
+}
+
+// taskFile names a task file in the data directory.
+func (c *Config) taskFile(t, lang, name string) string {
+	return filepath.Join(c.Data, t, lang, name)
+}
+
+// checkData fails at once, naming what is missing and how to make it, when
+// the data directory lacks a corpus or task file the experiment needs.
+func checkData(c Config) error {
+	need := []string{c.corpusFile("en")}
+	for _, t := range c.Tasks {
+		need = append(need, c.taskFile(t, "en", "train.tsv"), c.taskFile(t, "en", "dev.tsv"), c.taskFile(t, "en", "test.tsv"))
+	}
+	for _, l := range c.Languages {
+		need = append(need, c.corpusFile(l))
+		for _, t := range c.Tasks {
+			need = append(need, c.taskFile(t, l, "test.tsv"), c.taskFile(t, l, "test.en.tsv"))
+		}
+	}
+	for _, p := range need {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("experiment: %s is missing: build the data with \"lethe data build --out %s --langs %s\" "+
+				"(or point --data at a directory with corpora/<lang>.txt and <task>/<lang>/*.tsv files)", p, c.Data, langList(c.Languages))
+		}
+	}
+	return nil
+}
+
+func langList(ls []string) string {
+	s := "en"
+	for _, l := range ls {
+		s += "," + l
+	}
+	return s
+}
+
+// sameConfig records c in path, or checks that the experiment already there
+// was run with c: cached stages of another configuration must not be mixed in.
+func sameConfig(path string, c Config) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return atomicfile.WriteJSON(path, c)
+	}
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	var prev Config
+	if err := json.Unmarshal(raw, &prev); err != nil {
+		return fmt.Errorf("experiment: %s: %w", path, err)
+	}
+	if !reflect.DeepEqual(prev, c) {
+		a, _ := json.Marshal(prev)
+		b, _ := json.Marshal(c)
+		return fmt.Errorf("experiment: %s holds an experiment with another configuration:\n  was: %s\n  now: %s\n"+
+			"rerun with the same preset and overrides to continue it, or choose another --out", filepath.Dir(path), a, b)
+	}
+	return nil
+}
+
+// readDone reads a finished stage's summary into v; false if the stage has
+// not finished.
+func readDone(dir string, v any) bool {
+	raw, err := os.ReadFile(filepath.Join(dir, doneFile))
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(raw, v) == nil
+}
+
+func writeDone(dir string, v any) error {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, doneFile), v); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	return nil
+}
+
+// tokenizer trains language lang's SentencePiece model, once.
+func (r *runner) tokenizer(ctx context.Context, lang string) error {
+	path := r.l.Tokenizer(lang)
+	vocab := r.c.Tokenizer.LanguageVocab
+	if lang == "en" {
+		vocab = r.c.Tokenizer.EnglishVocab
+	}
+	r.header("tokenizer %s: %d pieces from %s", lang, vocab, r.c.corpusFile(lang))
+	if _, err := os.Stat(path); err == nil {
+		fmt.Fprintf(r.log, "cached: %s\n", path)
+		return nil
+	}
+	return r.timed("tokenizers", func() error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		o := tokenizer.DefaultTrainOptions()
+		o.Inputs = []string{r.c.corpusFile(lang)}
+		o.VocabSize = vocab
+		o.InputSentenceSize = r.c.Tokenizer.MaxSentences
+		o.ShuffleInputSentence = r.c.Tokenizer.MaxSentences > 0
+		o.NumThreads = r.c.Threads
+		prefix := path[:len(path)-len(".model")]
+		o.ModelPrefix = prefix
+		m, _, err := tokenizer.Train(ctx, o)
+		if err != nil {
+			return fmt.Errorf("experiment: tokenizer %s: %w", lang, err)
+		}
+		if err := tokenizer.WriteTrainedModel(prefix, m); err != nil {
+			return fmt.Errorf("experiment: tokenizer %s: %w", lang, err)
+		}
+		return nil
+	})
+}
+
+// data tokenizes language lang's corpus into token files, once. English is
+// capped at Pretrain.MaxCorpusBytes when that is set.
+func (r *runner) data(ctx context.Context, lang string) error {
+	dir := r.l.Data(lang)
+	r.header("token files %s: %s", lang, dir)
+	if _, err := prepare.ReadSummary(dir); err == nil {
+		fmt.Fprintf(r.log, "cached: %s\n", dir)
+		return nil
+	}
+	return r.timed("data", func() error {
+		input := r.c.corpusFile(lang)
+		if lang == "en" && r.c.Pretrain.MaxCorpusBytes > 0 {
+			head := filepath.Join(r.o.Out, "data", "en-head.txt")
+			if err := headCorpus(input, head, r.c.Pretrain.MaxCorpusBytes); err != nil {
+				return err
+			}
+			input = head
+		}
+		enc, err := prepare.LoadEncoder(r.l.Tokenizer(lang))
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		_, err = prepare.Run(ctx, prepare.Config{Model: r.l.Tokenizer(lang), Inputs: []string{input}, OutDir: dir,
+			Split: corpus.Split{ValidFraction: r.c.Pretrain.ValidFraction, Seed: 1}, Workers: r.c.Threads}, enc, r.log)
+		if err != nil {
+			return fmt.Errorf("experiment: token files %s: %w", lang, err)
+		}
+		return nil
+	})
+}
+
+// headCorpus copies the documents of src into dst until maxBytes are
+// reached, ending at a document boundary (a blank line).
+func headCorpus(src, dst string, maxBytes int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	tmp := dst + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	w := bufio.NewWriter(out)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var n int64
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" && n >= maxBytes {
+			break
+		}
+		w.WriteString(line)
+		w.WriteByte('\n')
+		n += int64(len(line) + 1)
+	}
+	if err := sc.Err(); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("experiment: %s: %w", src, err)
+	}
+	if err := w.Flush(); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("experiment: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	return os.Rename(tmp, dst)
+}
+
+// modelConfig is the RoBERTa configuration of the experiment's body.
+func (r *runner) modelConfig(vocab int) roberta.Config {
+	cfg, _ := roberta.Preset("small")
+	m := r.c.Model
+	cfg.VocabSize, cfg.HiddenSize, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.IntermediateSize = vocab, m.Hidden, m.Layers, m.Heads, m.FFN
+	cfg.HiddenDropoutProb, cfg.AttentionProbsDropoutProb = m.Dropout, m.Dropout
+	cfg.SetMaxSeqLen(max(m.SeqLen, r.c.Finetune.MaxLength))
+	return cfg
+}
+
+// pretrain runs one arm's stage 1 and returns the checkpoint it hands over.
+func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, error) {
+	dir := r.l.Pretrain(seed, arm)
+	r.header("pretrain %s (seed %d) into %s", arm, seed, dir)
+	var sum PretrainSummary
+	if readDone(dir, &sum) {
+		fmt.Fprintf(r.log, "cached: hands over %s\n", sum.HandOver)
+		r.res.Pretrain = append(r.res.Pretrain, sum)
+		return sum.HandOver, nil
+	}
+	err := r.timed("pretrain", func() error {
+		data := r.l.Data("en")
+		s, err := prepare.ReadSummary(data)
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		if arm == ArmRandom {
+			return r.randomBody(dir, seed, s.VocabSize, &sum)
+		}
+		p := r.c.Pretrain
+		o := train.DefaultOptions()
+		o.Config = r.modelConfig(s.VocabSize)
+		o.TrainFile, o.ValidFile = filepath.Join(data, "train.tok"), filepath.Join(data, "valid.tok")
+		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer("en"), dir
+		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = p.BatchSize, r.c.Model.SeqLen, p.Updates, p.Warmup, p.LR
+		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = p.ClipNorm, uint64(seed), p.ValidEvery, p.ValidBatches, p.ValidEvery
+		o.Threads, o.Progress = r.c.Threads, r.log
+		if arm == ArmForgetting {
+			o.ForgetEvery = p.ForgetEvery
+		}
+		t := time.Now()
+		res, err := train.Pretrain(ctx, o)
+		if err != nil {
+			return err
+		}
+		sum = PretrainSummary{Seed: seed, Arm: arm, Updates: res.Update, Seconds: time.Since(t).Seconds(), TokensPerSec: res.TokensPerSec}
+		// PROTOCOL.md: the standard arm hands over its last checkpoint, the
+		// forgetting arm its best-validation one.
+		handOver := train.LastCheckpoint
+		if arm == ArmForgetting {
+			handOver = train.BestCheckpoint
+		}
+		sum.HandOver = filepath.Join(dir, handOver)
+		return summarisePretrain(dir, arm, &sum)
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := writeDone(dir, sum); err != nil {
+		return "", err
+	}
+	r.res.Pretrain = append(r.res.Pretrain, sum)
+	return sum.HandOver, nil
+}
+
+// randomBody writes the control arm: a randomly initialised model with the
+// English tokenizer, never trained.
+func (r *runner) randomBody(dir string, seed, vocab int, sum *PretrainSummary) error {
+	cfg := r.modelConfig(vocab)
+	p, err := roberta.NewParams(cfg)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	p.Init(uint64(seed))
+	tok, err := os.ReadFile(r.l.Tokenizer("en"))
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	out := filepath.Join(dir, train.LastCheckpoint)
+	if err := checkpoint.Save(out, &checkpoint.Checkpoint{Config: cfg, Params: p.All(), Files: map[string][]byte{train.TokenizerFile: tok}}); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	// No validation figures: the body was never trained (zero updates; the
+	// report shows them as n/a). JSON has no NaN.
+	*sum = PretrainSummary{Seed: seed, Arm: ArmRandom, HandOver: out}
+	return nil
+}
+
+// metricRecord is the union of the records in a metrics.jsonl.
+type metricRecord struct {
+	Update       int      `json:"update"`
+	Loss         *float64 `json:"loss"`
+	Forgot       bool     `json:"forgot"`
+	ValidLoss    *float64 `json:"valid_loss"`
+	MaskOnlyLoss *float64 `json:"valid_mask_only_loss"`
+	MaskOnlyAcc  *float64 `json:"valid_mask_only_acc"`
+}
+
+// readMetrics reads a run's metrics.jsonl.
+func readMetrics(dir string) ([]metricRecord, error) {
+	f, err := os.Open(filepath.Join(dir, train.MetricsFile))
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	defer f.Close()
+	var recs []metricRecord
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		var m metricRecord
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			recs = append(recs, m)
+		}
+	}
+	return recs, sc.Err()
+}
+
+// summarisePretrain fills the validation figures of the hand-over
+// checkpoint (the last validation for checkpoint-last, the best for
+// checkpoint-best) and the number of resets.
+func summarisePretrain(dir, arm string, sum *PretrainSummary) error {
+	recs, err := readMetrics(dir)
+	if err != nil {
+		return err
+	}
+	seen := false
+	for _, m := range recs {
+		if m.Forgot {
+			sum.Resets++
+		}
+		if m.ValidLoss == nil {
+			continue
+		}
+		take := arm != ArmForgetting || !seen || *m.ValidLoss < sum.ValidLoss
+		seen = true
+		if take {
+			sum.HandOverUpdate, sum.ValidLoss = m.Update, *m.ValidLoss
+			if m.MaskOnlyLoss != nil && m.MaskOnlyAcc != nil {
+				sum.MaskOnlyLoss, sum.MaskOnlyAccuracy = *m.MaskOnlyLoss, *m.MaskOnlyAcc
+			}
+		}
+	}
+	return nil
+}
+
+// adapt runs stage 2 of one arm for one language.
+func (r *runner) adapt(ctx context.Context, seed int, arm, lang, from string) error {
+	dir := r.l.Adapt(seed, arm, lang)
+	r.header("adapt %s to %s (seed %d): %d tokens, %d updates", arm, lang, seed, r.c.Adapt.MaxTokens, r.c.Adapt.Updates)
+	var sum AdaptSummary
+	if readDone(dir, &sum) {
+		fmt.Fprintln(r.log, "cached")
+		r.res.Adapt = append(r.res.Adapt, sum)
+		return nil
+	}
+	err := r.timed("adapt", func() error {
+		data := r.l.Data(lang)
+		s, err := prepare.ReadSummary(data)
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		a := r.c.Adapt
+		o := train.DefaultOptions()
+		o.Stage, o.InitFrom = train.StageLanguage, from
+		o.TrainFile, o.ValidFile = filepath.Join(data, "train.tok"), filepath.Join(data, "valid.tok")
+		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer(lang), dir
+		o.MaxTokens, o.SaveAt = a.MaxTokens, a.SaveAt
+		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = a.BatchSize, r.c.Model.SeqLen, a.Updates, a.Warmup, a.LR
+		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = a.ClipNorm, uint64(seed), a.ValidEvery, a.ValidBatches, a.ValidEvery
+		o.Threads, o.Progress = r.c.Threads, r.log
+		t := time.Now()
+		if _, err := train.Pretrain(ctx, o); err != nil {
+			return err
+		}
+		sum = AdaptSummary{Seed: seed, Arm: arm, Lang: lang, Seconds: time.Since(t).Seconds()}
+		if sum.TrainTokens, err = budgetTokens(o); err != nil {
+			return err
+		}
+		recs, err := readMetrics(dir)
+		if err != nil {
+			return err
+		}
+		for _, m := range recs {
+			if m.ValidLoss != nil {
+				sum.ValidLoss = *m.ValidLoss
+				if m.MaskOnlyLoss != nil && m.MaskOnlyAcc != nil {
+					sum.MaskOnlyLoss, sum.MaskOnlyAcc = *m.MaskOnlyLoss, *m.MaskOnlyAcc
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.res.Adapt = append(r.res.Adapt, sum)
+	return writeDone(dir, sum)
+}
+
+// budgetTokens is the number of tokens the adaptation run trained on.
+func budgetTokens(o train.Options) (int64, error) {
+	f, err := dataset.Open(o.TrainFile)
+	if err != nil {
+		return 0, fmt.Errorf("experiment: %w", err)
+	}
+	defer f.Close()
+	seq, err := dataset.NewSequences(f, o.SeqLen)
+	if err != nil {
+		return 0, fmt.Errorf("experiment: %w", err)
+	}
+	if o.MaxTokens > 0 {
+		seq = seq.Subsample(o.MaxTokens, o.Seed)
+	}
+	return seq.Tokens(), nil
+}
+
+// finetune runs stage 3 of one arm on one task and returns the selected
+// task model.
+func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (string, error) {
+	dir := r.l.Finetune(seed, arm, t)
+	best := filepath.Join(dir, train.BestCheckpoint)
+	r.header("fine-tune %s on English %s (seed %d)", arm, t, seed)
+	var done struct{ BestDev float64 }
+	if readDone(dir, &done) {
+		fmt.Fprintf(r.log, "cached: dev accuracy %.2f\n", done.BestDev)
+		return best, nil
+	}
+	err := r.timed("finetune", func() error {
+		f := r.c.Finetune
+		tr, err := task.ReadClassification(r.c.taskFile(t, "en", "train.tsv"), task.ReadOptions{Lang: "en"})
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		dev, err := task.ReadClassification(r.c.taskFile(t, "en", "dev.tsv"), task.ReadOptions{Labels: tr.Labels, Lang: "en"})
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		examples := tr.Examples
+		if f.MaxTrain > 0 && len(examples) > f.MaxTrain {
+			rng := rand.New(rand.NewPCG(uint64(seed), 0x7A5C))
+			perm := rng.Perm(len(examples))[:f.MaxTrain]
+			sub := make([]task.Example, len(perm))
+			for i, j := range perm {
+				sub[i] = examples[j]
+			}
+			examples = sub
+		}
+		o := finetune.DefaultOptions()
+		o.From, o.OutDir = from, dir
+		o.Spec = finetune.Spec{Kind: finetune.Classification, Labels: tr.Labels, MaxLength: f.MaxLength}
+		o.Train, o.Dev = examples, dev.Examples
+		o.BatchSize, o.Epochs, o.PeakLR, o.WarmupFraction, o.Seed = f.BatchSize, f.Epochs, f.LR, f.Warmup, uint64(seed)
+		o.Threads, o.Progress = r.c.Threads, r.log
+		res, err := finetune.Finetune(ctx, o)
+		if err != nil {
+			return err
+		}
+		done.BestDev = res.BestDev
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return best, writeDone(dir, done)
+}
+
+// evaluate scores one task model: on the English test set, on the English
+// originals of each language's test items (the ceiling), and zero-shot in
+// each language after splicing in the embeddings of every adaptation
+// checkpoint. Each score is cached as JSON in the eval directory.
+func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel string) error {
+	dir := r.l.Eval(seed, arm, t)
+	r.header("evaluate %s %s (seed %d): English, ceilings and zero-shot in %d languages at %d adaptation checkpoints",
+		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt))
+	return r.timed("evaluate", func() error {
+		score := func(model, file, lang, setting string, u int) error {
+			name := fmt.Sprintf("%s-%s-%d.json", lang, setting, u)
+			path := filepath.Join(dir, name)
+			var res evaluate.Result
+			if raw, err := os.ReadFile(path); err != nil || json.Unmarshal(raw, &res) != nil || res.Overall == nil {
+				m, err := finetune.Load(model, 64, r.pool)
+				if err != nil {
+					return err
+				}
+				got, err := evaluate.Classification(ctx, m, file, lang)
+				if err != nil {
+					return err
+				}
+				got.Model = model
+				if err := got.WriteJSON(path); err != nil {
+					return err
+				}
+				res = *got
+			}
+			r.res.Scores = append(r.res.Scores, Score{Seed: seed, Arm: arm, Task: t, Lang: lang, Setting: setting, AdaptUpdates: u,
+				N: res.Overall.N, Accuracy: 100 * res.Overall.Accuracy, MacroF1: 100 * res.Overall.MacroF1, File: file})
+			return nil
+		}
+		if err := score(taskModel, r.c.taskFile(t, "en", "test.tsv"), "en", SettingEnglish, 0); err != nil {
+			return err
+		}
+		for _, lang := range r.c.Languages {
+			if err := score(taskModel, r.c.taskFile(t, lang, "test.en.tsv"), lang, SettingCeiling, 0); err != nil {
+				return err
+			}
+			for _, u := range r.c.Adapt.SaveAt {
+				ckpt := filepath.Join(r.l.Adapt(seed, arm, lang), train.CheckpointAt(u))
+				spliced := filepath.Join(dir, fmt.Sprintf(".spliced-%s-%d", lang, u))
+				cached := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.json", lang, SettingZeroShot, u))
+				if _, err := os.Stat(cached); err != nil {
+					if err := finetune.Splice(taskModel, ckpt, spliced, finetune.SpliceOptions{Language: lang}); err != nil {
+						return err
+					}
+				}
+				err := score(spliced, r.c.taskFile(t, lang, "test.tsv"), lang, SettingZeroShot, u)
+				os.RemoveAll(spliced)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		fmt.Fprintf(r.log, "%s\n", r.scoreLine(seed, arm, t))
+		return nil
+	})
+}
+
+// scoreLine summarises an arm's zero-shot scores at the last checkpoint.
+func (r *runner) scoreLine(seed int, arm, t string) string {
+	s := fmt.Sprintf("%s %s:", arm, t)
+	for _, sc := range r.res.Scores {
+		if sc.Seed == seed && sc.Arm == arm && sc.Task == t && (sc.Setting == SettingEnglish ||
+			(sc.Setting == SettingZeroShot && sc.AdaptUpdates == r.c.Adapt.Updates)) {
+			s += fmt.Sprintf(" %s %.1f%%", sc.Lang, sc.Accuracy)
+		}
+	}
+	return s
+}
+
+// unigramFloor is the cross-entropy, in nats per token, of the maskable
+// tokens of dir/valid.tok under the add-one-smoothed unigram distribution of
+// dir/train.tok: what a model that ignores context can reach.
+func unigramFloor(dir string) (float64, error) {
+	tr, err := dataset.Open(filepath.Join(dir, "train.tok"))
+	if err != nil {
+		return 0, fmt.Errorf("experiment: %w", err)
+	}
+	defer tr.Close()
+	va, err := dataset.Open(filepath.Join(dir, "valid.tok"))
+	if err != nil {
+		return 0, fmt.Errorf("experiment: %w", err)
+	}
+	defer va.Close()
+	s, err := prepare.ReadSummary(dir)
+	if err != nil {
+		return 0, fmt.Errorf("experiment: %w", err)
+	}
+	mask := dataset.RobertaMask(s.MaskID, tr.VocabSize())
+	counts := make([]float64, tr.VocabSize())
+	var total float64
+	for _, id := range tr.Tokens(0, tr.NumTokens()) {
+		if mask.Maskable(id) {
+			counts[id]++
+			total++
+		}
+	}
+	kinds := 0.0
+	for id := range counts {
+		if mask.Maskable(int32(id)) {
+			kinds++
+		}
+	}
+	var nll, n float64
+	for _, id := range va.Tokens(0, va.NumTokens()) {
+		if mask.Maskable(id) {
+			nll -= math.Log((counts[id] + 1) / (total + kinds))
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN(), nil
+	}
+	return nll / n, nil
+}
