@@ -465,7 +465,7 @@ func extractAll(ctx context.Context, opts Options, langs []string, dpkg, debDir 
 				d := debs[i]
 				cached := true
 				e, err := readCache(filepath.Join(cacheDir, cacheName(d)))
-				if err == nil && (e == nil || e.Package != d.Package || e.Version != d.Version) {
+				if err == nil && (e == nil || e.Package != d.Package || e.Version != d.Version || !subset(langs, e.Langs)) {
 					cached = false
 					e, err = extractDeb(ctx, opts, langs, dpkg, filepath.Join(debDir, d.File), d)
 					if err == nil {
@@ -534,11 +534,12 @@ func extractDeb(ctx context.Context, opts Options, langs []string, dpkg, file st
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("dpkg-deb -x %s: %w: %s", file, err, strings.TrimSpace(string(out)))
 	}
-	docs, st, err := ExtractTree(ctx, tmp, d.Package, allLangs(langs), opts.Extractors)
+	all := allLangs(langs)
+	docs, st, err := ExtractTree(ctx, tmp, d.Package, all, opts.Extractors)
 	if err != nil {
 		return nil, err
 	}
-	e := &Extracted{Package: d.Package, Version: d.Version, Docs: docs, Stats: st}
+	e := &Extracted{Package: d.Package, Version: d.Version, Langs: all, Docs: docs, Stats: st}
 	docDir := filepath.Join(tmp, "usr", "share", "doc", d.Package.Name)
 	if f, err := os.Open(filepath.Join(docDir, "copyright")); err == nil {
 		e.Licenses, err = ReadLicenses(f)
@@ -553,24 +554,33 @@ func extractDeb(ctx context.Context, opts Options, langs []string, dpkg, file st
 	return e, nil
 }
 
-// allLangs is every language the package table knows plus langs: a package
-// is extracted once for all of them, so its cache serves any later choice
-// of languages.
+// allLangs is langs followed by every other language of the package table
+// and of the multilingual packages, sorted: a package is extracted once for
+// all of them, so its cache serves a later build for other languages (a
+// cache made for fewer languages than asked for is extracted again).
 func allLangs(langs []string) []string {
 	out := slices.Clone(langs)
+	more := []string{"ca", "cs", "da", "el", "es", "fi", "hr", "hu", "id", "it", "ko", "nb", "nl", "pl", "pt", "pt_BR", "ro", "sk", "sv", "tr", "uk", "vi"}
 	for l := range packageTable() {
+		more = append(more, l)
+	}
+	slices.Sort(more)
+	for _, l := range slices.Compact(more) {
 		if !slices.Contains(out, l) {
 			out = append(out, l)
 		}
 	}
-	// ko, uk ... come only from multilingual packages.
-	for _, l := range []string{"ko", "it", "es", "pl", "uk", "pt_BR", "da", "cs", "sk"} {
-		if !slices.Contains(out, l) {
-			out = append(out, l)
-		}
-	}
-	slices.Sort(out[len(langs):])
 	return out
+}
+
+// subset reports whether every element of a is in b.
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // writeCache writes e to path atomically.

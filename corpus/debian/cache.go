@@ -13,10 +13,10 @@ import (
 // ExtractFormat is the version of the per-package extraction cache. It
 // changes whenever the same package would give different text, so that old
 // cache files are extracted again rather than reused.
-const ExtractFormat = 2
+const ExtractFormat = 3
 
 // The cache file of a package (DIR/extracted/<package>_<version>.txt) is
-// text: a header line, licence lines, a stats line, then each document as a
+// text: a header line, the languages line, licence lines, a stats line, then each document as a
 // header line followed by its lines. Header lines start with the record
 // separator U+001E, which cleanLines removes from every text line, so they
 // cannot be confused with text.
@@ -26,6 +26,7 @@ const rs = "\x1e"
 func encodeExtracted(w io.Writer, e *Extracted) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%slethe-extract\t%d\t%s\t%s\t%s\t%s\n", rs, ExtractFormat, e.Package.Name, e.Version, e.Package.Kind, e.Package.Lang)
+	fmt.Fprintf(bw, "%slangs\t%s\n", rs, strings.Join(e.Langs, ","))
 	for _, l := range e.Licenses {
 		fmt.Fprintf(bw, "%slicense\t%s\n", rs, strings.Join(strings.Fields(l), " "))
 	}
@@ -78,6 +79,8 @@ func decodeExtracted(data []byte, name string) (*Extracted, error) {
 					e.Package.Kind = k
 				}
 			}
+		case f[0] == "langs" && len(f) == 2:
+			e.Langs = strings.Split(f[1], ",")
 		case f[0] == "license" && len(f) == 2:
 			e.Licenses = append(e.Licenses, f[1])
 		case f[0] == "stats" && len(f) == 6:

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -53,6 +54,7 @@ type Extracted struct {
 	Package  Package
 	Version  string
 	Licenses []string // as its copyright file states them
+	Langs    []string // the languages it was extracted for (files of others were skipped)
 	Docs     []Doc    // sorted by path
 	Stats    ExtractStats
 }
@@ -214,7 +216,7 @@ func extractSword(root, full, rel string, p Package, langs []string, ex Extracto
 	if l, r, ok := parseLocale(get("Lang")); ok {
 		lang = matchLang(l, r, langs)
 	}
-	if lang == "" || !containsLang(langs, lang) {
+	if lang == "" || !slices.Contains(langs, lang) {
 		return nil
 	}
 	dp := strings.TrimPrefix(path.Clean("/"+get("DataPath")), "/")
@@ -234,15 +236,6 @@ func extractSword(root, full, rel string, p Package, langs []string, ex Extracto
 		}
 	}
 	return nil
-}
-
-func containsLang(langs []string, l string) bool {
-	for _, x := range langs {
-		if x == l {
-			return true
-		}
-	}
-	return false
 }
 
 // dropUntranslated removes from every non-English document the lines that
@@ -301,7 +294,7 @@ func ReadLicenses(r io.Reader) ([]string, error) {
 		}
 		if v, ok := strings.CutPrefix(sc.Text(), "License:"); ok {
 			v = strings.TrimSpace(v)
-			if v != "" && !containsLang(out, v) {
+			if v != "" && !slices.Contains(out, v) {
 				out = append(out, v)
 			}
 		}

@@ -246,6 +246,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	e := &Extracted{
 		Package:  Package{"manpages-de", Man, "de"},
 		Version:  "4.18.1-1",
+		Langs:    []string{"de", "en"},
 		Licenses: []string{"GPL-3+", "free-form copyright file, beginning: x"},
 		Docs: []Doc{
 			{Lang: "de", Path: "usr/share/man/de/man1/a.1.gz", Lines: []string{"eins", "zwei"}},
@@ -270,9 +271,9 @@ func TestCacheRoundTrip(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"truncated", data[:len(data)-2], "cache.txt:9: last line has no newline"},
-		{"text before doc", []byte(strings.Replace(string(data), rs+"doc\tde", "xdoc\tde", 1)), "cache.txt:5: text line before the first document header"},
-		{"old format", []byte(strings.Replace(string(data), "lethe-extract\t2", "lethe-extract\t0", 1)), "cache.txt:1: format 0"},
+		{"truncated", data[:len(data)-2], "cache.txt:10: last line has no newline"},
+		{"text before doc", []byte(strings.Replace(string(data), rs+"doc\tde", "xdoc\tde", 1)), "cache.txt:6: text line before the first document header"},
+		{"old format", []byte(strings.Replace(string(data), "lethe-extract\t3", "lethe-extract\t0", 1)), "cache.txt:1: format 0"},
 	} {
 		if _, err := decodeExtracted(c.data, "cache.txt"); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
