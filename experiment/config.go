@@ -132,9 +132,9 @@ func Preset(name string) (Config, error) {
 		c.Tokenizer = TokenizerConfig{EnglishVocab: 4000, LanguageVocab: 4000, MaxSentences: 300000}
 		c.Pretrain = PretrainConfig{Updates: 6000, BatchSize: 32, Warmup: 500, LR: 1e-3, ForgetEvery: 500, ClipNorm: 0.5,
 			ValidEvery: 250, ValidBatches: 20, ValidFraction: 0.01}
-		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 1000, LowStep: 100, SaveAt: []int{50, 100, 250, 500, 1000}, BatchSize: 32,
-			Warmup: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 100, ValidBatches: 10}
-		c.Finetune = FinetuneConfig{Epochs: 2, BatchSize: 32, MaxLength: 128, LR: 2e-4, Warmup: 0.06}
+		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 1000, LowStep: 100, SaveAt: []int{50, 100, 250, 500, 1000}, BatchSize: 16,
+			Warmup: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 100, ValidBatches: 20}
+		c.Finetune = FinetuneConfig{Epochs: 2, BatchSize: 32, MaxLength: 128, LR: 2e-4, Warmup: 0.06, MaxTrain: 10000}
 	case "full":
 		c.Languages = []string{"de", "fr", "it", "es", "pl", "ru", "uk", "ja", "ko", "zh_CN"}
 		c.Model = ModelConfig{Hidden: 768, Layers: 12, Heads: 12, FFN: 3072, SeqLen: 512, Dropout: 0.1}
