@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,5 +132,24 @@ func TestLanguageAdaptationOptions(t *testing.T) {
 				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestInterruptBeforeFirstUpdate: a run cancelled before it trained at all
+// saves a checkpoint that a rerun resumes from.
+func TestInterruptBeforeFirstUpdate(t *testing.T) {
+	data := makeData(t)
+	o := tinyOptions(t, data, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Pretrain(ctx, o); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	res, err := Pretrain(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumed || res.Update != o.Updates {
+		t.Errorf("rerun: resumed %v, update %d", res.Resumed, res.Update)
 	}
 }

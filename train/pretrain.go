@@ -406,6 +406,7 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 		return nil, err
 	}
 	r.state.Run = o.identity()
+	r.state.Data = r.loader.Position() // so that a run interrupted before its first update resumes too
 
 	res := &Result{ValidLoss: math.NaN(), BestValidLoss: math.NaN()}
 	if err := r.resume(res); err != nil {

@@ -1,0 +1,210 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"lethe/train"
+)
+
+// fixtureData writes a tiny data directory in the layout of lethe data
+// build: corpora from the tokenizer's test corpora, and a 3-topic task whose
+// label is a property of the text.
+func fixtureData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join("..", "tokenizer", "testdata")
+	texts := map[string][]string{}
+	for _, lang := range []string{"en", "de"} {
+		raw, err := os.ReadFile(filepath.Join(src, lang+".train.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		n := 0
+		for _, l := range strings.Split(string(raw), "\n") {
+			if len(strings.Fields(l)) < 3 || strings.Contains(l, "\t") {
+				continue
+			}
+			texts[lang] = append(texts[lang], l)
+			b.WriteString(l + "\n")
+			if n++; n%2 == 0 {
+				b.WriteString("\n")
+			}
+			if n == 700 {
+				break
+			}
+		}
+		write(t, filepath.Join(dir, "corpora", lang+".txt"), b.String())
+	}
+	topic := func(lines []string) string {
+		var b strings.Builder
+		for _, l := range lines {
+			label := []string{"short", "medium", "long"}[min(len(strings.Fields(l))/8, 2)]
+			fmt.Fprintf(&b, "%s\t%s\n", label, l)
+		}
+		return b.String()
+	}
+	en, de := texts["en"], texts["de"]
+	write(t, filepath.Join(dir, "topic", "en", "train.tsv"), topic(en[:120]))
+	write(t, filepath.Join(dir, "topic", "en", "dev.tsv"), topic(en[120:160]))
+	write(t, filepath.Join(dir, "topic", "en", "test.tsv"), topic(en[160:200]))
+	write(t, filepath.Join(dir, "topic", "de", "test.tsv"), topic(de[:40]))
+	write(t, filepath.Join(dir, "topic", "de", "test.en.tsv"), topic(en[200:240]))
+	return dir
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tinyConfig is an experiment that runs in seconds.
+func tinyConfig(data string) Config {
+	c, _ := Preset("quick")
+	c.Data, c.Languages, c.Tasks = data, []string{"de"}, []string{"topic"}
+	c.Model = ModelConfig{Hidden: 32, Layers: 2, Heads: 2, FFN: 64, SeqLen: 32, Dropout: 0.1}
+	c.Tokenizer = TokenizerConfig{EnglishVocab: 300, LanguageVocab: 300}
+	c.Pretrain = PretrainConfig{Updates: 20, BatchSize: 8, Warmup: 2, LR: 2e-3, ForgetEvery: 5, ClipNorm: 0.5,
+		ValidEvery: 5, ValidBatches: 2, ValidFraction: 0.05}
+	c.Adapt = AdaptConfig{MaxTokens: 2000, Updates: 10, LowStep: 5, SaveAt: []int{5, 10}, BatchSize: 8, Warmup: 1, LR: 2e-3,
+		ClipNorm: 0.5, ValidEvery: 5, ValidBatches: 2}
+	c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 16, MaxLength: 32, LR: 1e-3, Warmup: 0.1, MaxTrain: 64}
+	return c
+}
+
+// cancelOn is a log writer that cancels a context once the log shows a
+// given stage header.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.marker != "" && strings.Contains(w.buf.String(), w.marker) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestInterruptedExperimentResumes kills the experiment during the
+// forgetting arm's pretraining, then runs it again: the rerun must finish,
+// skip the stages that had finished (their outputs untouched), and produce a
+// full set of scores and the report.
+func TestInterruptedExperimentResumes(t *testing.T) {
+	c := tinyConfig(fixtureData(t))
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := &cancelOn{marker: "pretrain forgetting", cancel: cancel}
+	_, err := Run(ctx, Options{Config: c, Out: out, Log: log, Command: "test"})
+	if !errors.Is(err, train.ErrInterrupted) {
+		t.Fatalf("first run: err = %v, want an interruption\n%s", err, log.buf.String())
+	}
+	l := Layout{Root: out}
+	standardDone := filepath.Join(l.Pretrain(1, ArmStandard), doneFile)
+	st, err := os.Stat(standardDone)
+	if err != nil {
+		t.Fatalf("the standard arm finished before the interruption but has no %s: %v", doneFile, err)
+	}
+	tokStat, err := os.Stat(l.Tokenizer("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Pretrain(1, ArmForgetting), doneFile)); err == nil {
+		t.Fatal("the interrupted forgetting arm is marked done")
+	}
+	time.Sleep(10 * time.Millisecond) // a rewrite would show in the modification times
+
+	var second bytes.Buffer
+	res, err := Run(context.Background(), Options{Config: c, Out: out, Log: &second, Command: "test"})
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, second.String())
+	}
+	log2 := second.String()
+	for _, want := range []string{"cached: " + l.Tokenizer("en"), "cached: hands over " + filepath.Join(l.Pretrain(1, ArmStandard), train.LastCheckpoint),
+		"resuming from"} {
+		if !strings.Contains(log2, want) {
+			t.Errorf("second run's log lacks %q:\n%s", want, log2)
+		}
+	}
+	if st2, _ := os.Stat(standardDone); !st2.ModTime().Equal(st.ModTime()) {
+		t.Error("the finished standard arm was redone")
+	}
+	if t2, _ := os.Stat(l.Tokenizer("en")); !t2.ModTime().Equal(tokStat.ModTime()) {
+		t.Error("the English tokenizer was retrained")
+	}
+	// 3 arms x (English + ceiling + 2 zero-shot checkpoints) for one language.
+	if len(res.Scores) != 3*4 {
+		t.Errorf("%d scores, want 12", len(res.Scores))
+	}
+	for _, sc := range res.Scores {
+		if sc.N != 40 || sc.Accuracy < 0 || sc.Accuracy > 100 {
+			t.Errorf("score %+v", sc)
+		}
+	}
+	for _, f := range []string{"results.json", "report.md", "report.html", filepath.Join("plots", "pretrain-loss.svg")} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	// A third run does nothing but read caches and rewrite the report.
+	var third bytes.Buffer
+	if _, err := Run(context.Background(), Options{Config: c, Out: out, Log: &third, Command: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(third.String(), "resuming from") || strings.Count(third.String(), "cached") < 9 {
+		t.Errorf("third run redid work:\n%s", third.String())
+	}
+
+	// Another configuration in the same directory is refused.
+	c2 := c
+	c2.Pretrain.Updates = 30
+	if _, err := Run(context.Background(), Options{Config: c2, Out: out}); err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Errorf("another configuration: err = %v", err)
+	}
+}
+
+func TestMissingDataNamesTheBuildCommand(t *testing.T) {
+	c := tinyConfig(t.TempDir())
+	_, err := Run(context.Background(), Options{Config: c, Out: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "lethe data build") || !strings.Contains(err.Error(), "corpora") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestPresetsValidate(t *testing.T) {
+	for _, name := range PresetNames() {
+		c, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if name != "quick" && (c.Pretrain.Updates/c.Pretrain.ForgetEvery-1 < 10) {
+			t.Errorf("%s: %d updates with a reset every %d give fewer than 10 resets", name, c.Pretrain.Updates, c.Pretrain.ForgetEvery)
+		}
+	}
+	if _, err := Preset("huge"); err == nil {
+		t.Error("unknown preset accepted")
+	}
+}
