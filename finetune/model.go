@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,7 +109,10 @@ type Model struct {
 	Cls    *head.Classification    // nil unless Spec.Kind is Classification
 	QA     *head.QuestionAnswering // nil unless Spec.Kind is QuestionAnswering
 	Tok    *tokenizer.Model
-	tokRaw []byte // the .model file, copied into every checkpoint
+	// Progress, when not nil, receives a progress bar during PredictLabels
+	// and PredictAnswers (evaluation of large files).
+	Progress io.Writer
+	tokRaw   []byte // the .model file, copied into every checkpoint
 }
 
 // New builds a task model with freshly initialised weights for cfg (whose

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"lethe/internal/progress"
+
 	"lethe/qa"
 	"lethe/task"
 )
@@ -19,6 +21,11 @@ func (m *Model) PredictLabels(ctx context.Context, examples []task.Example) ([]i
 	ids := make([]int32, maxB*T)
 	var a, b []int32
 	pred := make([]int, len(examples))
+	var bar *progress.Bar
+	if m.Progress != nil {
+		bar = progress.New(m.Progress, "predict", "examples", 0, float64(len(examples)))
+		defer bar.Finish(float64(len(examples)), "")
+	}
 	for lo := 0; lo < len(examples); lo += maxB {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -44,6 +51,9 @@ func (m *Model) PredictLabels(ctx context.Context, examples []task.Example) ([]i
 				}
 			}
 			pred[lo+i] = best
+		}
+		if bar != nil {
+			bar.Update(float64(lo+B), "")
 		}
 	}
 	return pred, nil
@@ -84,6 +94,11 @@ func (m *Model) PredictAnswers(ctx context.Context, examples []task.QAExample) (
 	starts := make([][]float32, len(windows))
 	ends := make([][]float32, len(windows))
 	ids := make([]int32, maxB*T)
+	var bar *progress.Bar
+	if m.Progress != nil {
+		bar = progress.New(m.Progress, "predict", "windows", 0, float64(len(windows)))
+		defer bar.Finish(float64(len(windows)), "")
+	}
 	for lo := 0; lo < len(windows); lo += maxB {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -103,6 +118,9 @@ func (m *Model) PredictAnswers(ctx context.Context, examples []task.QAExample) (
 		for i := range B {
 			starts[lo+i] = append([]float32(nil), s[i*T:(i+1)*T]...)
 			ends[lo+i] = append([]float32(nil), e[i*T:(i+1)*T]...)
+		}
+		if bar != nil {
+			bar.Update(float64(lo+B), "")
 		}
 	}
 	preds := make(map[string]string, len(examples))

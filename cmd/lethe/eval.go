@@ -47,6 +47,7 @@ the predictions ({id: answer}) are written beside the JSON result.`,
 				if err != nil {
 					return err
 				}
+				m.Progress = env.stderr
 				l := *lang
 				if l == "" {
 					l = m.Spec.Language
