@@ -104,11 +104,11 @@ func (s *Spec) LabelIndex() map[string]int {
 // Model is a RoBERTa body, a task head and the tokenizer whose ids the
 // body's token embeddings index.
 type Model struct {
-	Spec   Spec
-	Body   *roberta.Model
-	Cls    *head.Classification    // nil unless Spec.Kind is Classification
-	QA     *head.QuestionAnswering // nil unless Spec.Kind is QuestionAnswering
-	Tok    *tokenizer.Model
+	Spec Spec
+	Body *roberta.Model
+	Cls  *head.Classification    // nil unless Spec.Kind is Classification
+	QA   *head.QuestionAnswering // nil unless Spec.Kind is QuestionAnswering
+	Tok  *tokenizer.Model
 	// Progress, when not nil, receives a progress bar during PredictLabels
 	// and PredictAnswers (evaluation of large files).
 	Progress io.Writer
