@@ -58,6 +58,10 @@ type TokenizerConfig struct {
 	LanguageVocab int `json:"language_vocab_size"`
 	// MaxSentences caps the lines each tokenizer is trained on (0: all).
 	MaxSentences int `json:"max_sentences"`
+	// LanguageVocabOverrides gives some languages another vocabulary size:
+	// a script with thousands of characters (Chinese) needs more pieces
+	// than LanguageVocab just to cover its characters.
+	LanguageVocabOverrides map[string]int `json:"language_vocab_overrides,omitempty"`
 }
 
 // PretrainConfig is stage 1, the same for both arms except forgetting.
@@ -129,7 +133,8 @@ func Preset(name string) (Config, error) {
 		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 64, LR: 1e-3, Warmup: 0.06, MaxTrain: 3000}
 	case "small":
 		c.Model = ModelConfig{Hidden: 128, Layers: 3, Heads: 4, FFN: 512, SeqLen: 128, Dropout: 0.1}
-		c.Tokenizer = TokenizerConfig{EnglishVocab: 4000, LanguageVocab: 4000, MaxSentences: 300000}
+		c.Tokenizer = TokenizerConfig{EnglishVocab: 4000, LanguageVocab: 4000, MaxSentences: 300000,
+			LanguageVocabOverrides: map[string]int{"zh_CN": 8000}}
 		c.Pretrain = PretrainConfig{Updates: 6000, BatchSize: 32, Warmup: 500, LR: 1e-3, ForgetEvery: 500, ClipNorm: 0.5,
 			ValidEvery: 250, ValidBatches: 20, ValidFraction: 0.01}
 		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 1000, LowStep: 100, SaveAt: []int{50, 100, 250, 500, 1000}, BatchSize: 16,

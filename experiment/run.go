@@ -234,6 +234,9 @@ func writeDone(dir string, v any) error {
 func (r *runner) tokenizer(ctx context.Context, lang string) error {
 	path := r.l.Tokenizer(lang)
 	vocab := r.c.Tokenizer.LanguageVocab
+	if v, ok := r.c.Tokenizer.LanguageVocabOverrides[lang]; ok {
+		vocab = v
+	}
 	if lang == "en" {
 		vocab = r.c.Tokenizer.EnglishVocab
 	}
