@@ -90,9 +90,15 @@ func TestForgettingRules(t *testing.T) {
 
 	var resets []int
 	var before snapshot
+	preReset := map[int]float64{} // validation loss of the model just before each reset
 	probe := func(r *run, u int, when string) {
 		if when == "before-reset" {
 			before = takeSnapshot(r)
+			loss, _, err := r.evaluate(r.mask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			preReset[u] = loss
 			return
 		}
 		resets = append(resets, u)
@@ -187,6 +193,17 @@ func TestForgettingRules(t *testing.T) {
 		if lr := updates[u-1]["lr_embeddings"].(float64); lr != 0 {
 			t.Errorf("update %d ends an episode but the embedding lr is %g", u, lr)
 		}
+	}
+	// A validation at a reset update scores the model before the reset (its
+	// embeddings trained for a whole episode), not the fresh noise after it.
+	for _, v := range valids {
+		u := int(v["update"].(float64))
+		if want, ok := preReset[u]; ok && v["valid_loss"].(float64) != want {
+			t.Errorf("update %d: validation loss %v, but the model before the reset scores %v", u, v["valid_loss"], want)
+		}
+	}
+	if len(preReset) != 2 {
+		t.Errorf("validated before %d resets, want 2", len(preReset))
 	}
 	// The best-validation checkpoint sits beside the last one, from the
 	// validation with the lowest loss.

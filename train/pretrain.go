@@ -609,19 +609,10 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 			return r.diverged(u, fmt.Sprintf("gradient norm is %v", norm))
 		}
 		r.opt.Step(u)
+		// Forgetting: after the optimizer step of update u, u%K == 0, the
+		// embeddings are re-drawn (below, once update u is logged and
+		// validated). No reset after the final update.
 		forgot := o.ForgetEvery > 0 && u%o.ForgetEvery == 0 && u < o.Updates
-		if forgot {
-			if r.probe != nil {
-				r.probe(r, u, "before-reset")
-			}
-			r.model.ResetWordEmbeddings(forgetSeed(o.Seed, u))
-			if err := r.opt.ResetGroup("embeddings"); err != nil {
-				return fmt.Errorf("train: update %d: %w", u, err)
-			}
-			if r.probe != nil {
-				r.probe(r, u, "after-reset")
-			}
-		}
 		r.state.Update = u
 		r.state.Data = r.loader.Position()
 		r.state.TokensSeen += int64(batch.B * batch.T)
@@ -638,10 +629,11 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 		if bar != nil {
 			bar.Update(float64(u), fmt.Sprintf("loss %.3f | acc %.1f%% | lr %.2e | %.0f tok/s", loss, 100*lastAcc, bodyLR, tps))
 		}
-		if o.AfterUpdate != nil {
-			o.AfterUpdate(u, loss)
-		}
 		last := u == o.Updates
+		// Validation (and checkpoint-best) sees the model of update u before
+		// a reset at u: right after a reset the embeddings are noise, and the
+		// best-validation checkpoint the forgetting arm hands over must be one
+		// whose embeddings were trained (the end of an episode).
 		if r.valid != nil && (last || (o.ValidEvery > 0 && u%o.ValidEvery == 0)) {
 			if err := r.validate(u, res, start); err != nil {
 				return err
@@ -651,6 +643,21 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 			if err := r.save(CheckpointAt(u), false, start); err != nil {
 				return err
 			}
+		}
+		if forgot {
+			if r.probe != nil {
+				r.probe(r, u, "before-reset")
+			}
+			r.model.ResetWordEmbeddings(forgetSeed(o.Seed, u))
+			if err := r.opt.ResetGroup("embeddings"); err != nil {
+				return fmt.Errorf("train: update %d: %w", u, err)
+			}
+			if r.probe != nil {
+				r.probe(r, u, "after-reset")
+			}
+		}
+		if o.AfterUpdate != nil {
+			o.AfterUpdate(u, loss)
 		}
 		if last || (o.SaveEvery > 0 && u%o.SaveEvery == 0) {
 			if err := r.save(LastCheckpoint, true, start); err != nil {
