@@ -276,7 +276,11 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		return m.Save(filepath.Join(o.OutDir, name), c)
 	}
 	evaluate := func(u int) error {
-		score, err := devScore(ctx, m, o)
+		// An evaluation runs to its end even after Ctrl-C (as pretraining's
+		// validation does): the next turn of the loop then saves a
+		// checkpoint that a rerun continues from exactly. Cut short, it
+		// would fail the run without saving the updates since the last save.
+		score, err := devScore(context.WithoutCancel(ctx), m, o)
 		if err != nil {
 			return err
 		}

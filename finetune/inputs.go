@@ -3,7 +3,10 @@ package finetune
 // encodeClassification writes one example into row (len T = Spec.MaxLength)
 // as Hugging Face's RoBERTa tokenizer does: "<s> A </s>" for a single text,
 // "<s> A </s></s> B </s>" for a pair, the longer text truncated first
-// (truncation="longest_first") until it fits, then <pad> to the end. a and
+// (truncation="longest_first") until it fits, then <pad> to the end. When
+// both texts must be cut and one token is left over, it goes to the text
+// that was longer (to B when they were equally long), as the fast tokenizer
+// of Hugging Face does. a and
 // b are scratch buffers for the two texts' ids; the grown buffers are
 // returned for reuse.
 func (m *Model) encodeClassification(row, a, b []int32, text, pair string, hasPair bool) ([]int32, []int32) {
@@ -16,8 +19,9 @@ func (m *Model) encodeClassification(row, a, b []int32, text, pair string, hasPa
 		room = T - 4
 	}
 	la, lb := len(a), len(b)
+	aLonger := la > lb
 	for la+lb > room {
-		if la >= lb {
+		if la > lb || (la == lb && !aLonger) {
 			la--
 		} else {
 			lb--
