@@ -25,16 +25,16 @@ import (
 // German embeddings adapted on each of them. Building it takes a few seconds,
 // so it is built once, on first use, under a directory TestMain removes.
 type fixture struct {
-	enTok, deTok       string   // .model files
-	en, de             []string // held-out lines (tokenizer/testdata/*.test.txt) for task data
-	base, base2        string   // pretrained checkpoints (checkpoint-last), seeds 1 and 2
-	adapted, adapted2  string   // German language adaptation of base and of base2
-	enVocab, deVocab   int
-	baseCfg, adaptCfg  roberta.Config
-	enModel, deModel   *tokenizer.Model
-	enRaw              []byte // the English .model file
-	root               string // where the fixture lives
-	seqLen             int    // task sequence length (the bodies have 32 positions)
+	enTok, deTok      string   // .model files
+	en, de            []string // held-out lines (tokenizer/testdata/*.test.txt) for task data
+	base, base2       string   // pretrained checkpoints (checkpoint-last), seeds 1 and 2
+	adapted, adapted2 string   // German language adaptation of base and of base2
+	enVocab, deVocab  int
+	baseCfg, adaptCfg roberta.Config
+	enModel, deModel  *tokenizer.Model
+	enRaw             []byte // the English .model file
+	root              string // where the fixture lives
+	seqLen            int    // task sequence length (the bodies have 32 positions)
 }
 
 // getFixture is set by TestMain: the fixture, built on first call.
