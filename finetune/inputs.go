@@ -6,9 +6,8 @@ package finetune
 // (truncation="longest_first") until it fits, then <pad> to the end. When
 // both texts must be cut and one token is left over, it goes to the text
 // that was longer (to B when they were equally long), as the fast tokenizer
-// of Hugging Face does. a and
-// b are scratch buffers for the two texts' ids; the grown buffers are
-// returned for reuse.
+// of Hugging Face does. a and b are scratch buffers for the two texts' ids;
+// the grown buffers are returned for reuse.
 func (m *Model) encodeClassification(row, a, b []int32, text, pair string, hasPair bool) ([]int32, []int32) {
 	T := len(row)
 	a = m.Tok.AppendIDs(a[:0], text)
