@@ -627,7 +627,11 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 			"lr": bodyLR, "lr_embeddings": embLR, "tokens_per_s": tps, "forgot": forgot,
 			"tokens_seen": r.state.TokensSeen})
 		if bar != nil {
-			bar.Update(float64(u), fmt.Sprintf("loss %.3f | acc %.1f%% | lr %.2e | %.0f tok/s", loss, 100*lastAcc, bodyLR, tps))
+			shown := bodyLR
+			if o.Stage == StageLanguage {
+				shown = embLR // the body is frozen: its rate is 0
+			}
+			bar.Update(float64(u), fmt.Sprintf("loss %.3f | acc %.1f%% | lr %.2e | %.0f tok/s", loss, 100*lastAcc, shown, tps))
 		}
 		last := u == o.Updates
 		// Validation (and checkpoint-best) sees the model of update u before
