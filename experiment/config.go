@@ -110,7 +110,7 @@ func PresetNames() []string { return []string{"quick", "small", "full"} }
 //
 //   - quick: proves the whole pipeline in minutes on 2 cores (a smoke test: its
 //     numbers mean nothing, and the report says so);
-//   - small: the CPU-scale replication (about 1.5 hours per seed on 2 cores):
+//   - small: the CPU-scale replication (1 h 43 min for one seed on 2 cores):
 //     hidden 256, 4 layers, an 8k English and 4k target vocabularies, 3,000
 //     pretraining updates of 32 x 128 tokens on the first 16 MB of the English
 //     corpus (Debian's package descriptions) with a reset every 250 (11
