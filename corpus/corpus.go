@@ -371,3 +371,29 @@ func (r *Reader) emit(doc Document) Document {
 	r.stats.Lines += int64(len(doc.Lines))
 	return doc
 }
+
+// CheckUTF8 returns a *FormatError naming the line and byte offset of the
+// first invalid UTF-8 sequence in data (the whole content of the file name),
+// or nil. expected says what the file should have held, for example "UTF-8
+// HTML"; the extractors of Debian-packaged documents use it to refuse a file
+// in a legacy encoding with one clear error.
+func CheckUTF8(data []byte, name, expected string) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	off := 0
+	for off < len(data) {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	return &FormatError{
+		File:   name,
+		Line:   int64(bytes.Count(data[:off], []byte("\n")) + 1),
+		Offset: int64(off),
+		Err:    ErrInvalidUTF8,
+		Detail: fmt.Sprintf("byte 0x%02x; expected %s", data[off], expected),
+	}
+}

@@ -437,3 +437,29 @@ func testLines(n int) string {
 	}
 	return sb.String()
 }
+
+func TestCheckUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		data         string
+		line, offset int64
+		ok           bool
+	}{
+		{"plain\ntext\n", 0, 0, true},
+		{"", 0, 0, true},
+		{"ok\nbad \xe9 here\n", 2, 7, false},
+		{"\xff", 1, 0, false},
+	} {
+		err := CheckUTF8([]byte(tc.data), "f.txt", "UTF-8 text")
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%q: %v", tc.data, err)
+			}
+			continue
+		}
+		var fe *FormatError
+		if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidUTF8) || fe.File != "f.txt" || fe.Line != tc.line || fe.Offset != tc.offset ||
+			!strings.Contains(fe.Detail, "expected UTF-8 text") {
+			t.Errorf("%q: err = %#v, want line %d offset %d", tc.data, err, tc.line, tc.offset)
+		}
+	}
+}

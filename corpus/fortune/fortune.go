@@ -1,11 +1,9 @@
 package fortune
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"lethe/corpus"
 )
@@ -18,7 +16,7 @@ func Read(r io.Reader, name string) ([][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fortune: reading %s: %w", name, err)
 	}
-	if err := checkUTF8(data, name); err != nil {
+	if err := corpus.CheckUTF8(data, name, "UTF-8 text (legacy-encoded fortune file?)"); err != nil {
 		return nil, err
 	}
 	var (
@@ -79,27 +77,4 @@ func isAttribution(line string, afterText bool) bool {
 		}
 	}
 	return false
-}
-
-// checkUTF8 returns a *corpus.FormatError naming the line and byte offset of
-// the first invalid UTF-8 sequence in data, or nil.
-func checkUTF8(data []byte, name string) error {
-	if utf8.Valid(data) {
-		return nil
-	}
-	off := 0
-	for off < len(data) {
-		r, size := utf8.DecodeRune(data[off:])
-		if r == utf8.RuneError && size <= 1 {
-			break
-		}
-		off += size
-	}
-	return &corpus.FormatError{
-		File:   name,
-		Line:   int64(bytes.Count(data[:off], []byte("\n")) + 1),
-		Offset: int64(off),
-		Err:    corpus.ErrInvalidUTF8,
-		Detail: fmt.Sprintf("byte 0x%02x; expected UTF-8 text (legacy-encoded fortune file?)", data[off]),
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -48,7 +47,7 @@ func Text(r io.Reader, name string) ([][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("html: reading %s: %w", name, err)
 	}
-	if err := checkUTF8(data, name); err != nil {
+	if err := corpus.CheckUTF8(data, name, "UTF-8 HTML"); err != nil {
 		return nil, err
 	}
 	root, err := html.Parse(bytes.NewReader(data))
@@ -164,27 +163,4 @@ func DropUntranslated(doc, english [][]string) [][]string {
 		}
 	}
 	return out
-}
-
-// checkUTF8 returns a *corpus.FormatError naming the line and byte offset of
-// the first invalid UTF-8 sequence in data, or nil.
-func checkUTF8(data []byte, name string) error {
-	if utf8.Valid(data) {
-		return nil
-	}
-	off := 0
-	for off < len(data) {
-		r, n := utf8.DecodeRune(data[off:])
-		if r == utf8.RuneError && n <= 1 {
-			break
-		}
-		off += n
-	}
-	return &corpus.FormatError{
-		File:   name,
-		Line:   int64(bytes.Count(data[:off], []byte("\n")) + 1),
-		Offset: int64(off),
-		Err:    corpus.ErrInvalidUTF8,
-		Detail: fmt.Sprintf("byte 0x%02x; expected UTF-8 HTML", data[off]),
-	}
 }

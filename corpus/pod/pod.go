@@ -1,14 +1,12 @@
 package pod
 
 import (
-	"bytes"
 	"fmt"
 	"html"
 	"io"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"lethe/corpus"
 )
@@ -20,7 +18,7 @@ func POD(r io.Reader, name string) ([][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pod: reading %s: %w", name, err)
 	}
-	if err := checkUTF8(data, name); err != nil {
+	if err := corpus.CheckUTF8(data, name, "UTF-8 POD (=encoding latin1?)"); err != nil {
 		return nil, err
 	}
 	var (
@@ -231,27 +229,4 @@ func link(raw string) string {
 	}
 	section = strings.Trim(strings.TrimSpace(section), `"`)
 	return codes(section)
-}
-
-// checkUTF8 returns a *corpus.FormatError naming the line and byte offset of
-// the first invalid UTF-8 sequence in data, or nil.
-func checkUTF8(data []byte, name string) error {
-	if utf8.Valid(data) {
-		return nil
-	}
-	off := 0
-	for off < len(data) {
-		r, n := utf8.DecodeRune(data[off:])
-		if r == utf8.RuneError && n <= 1 {
-			break
-		}
-		off += n
-	}
-	return &corpus.FormatError{
-		File:   name,
-		Line:   int64(bytes.Count(data[:off], []byte("\n")) + 1),
-		Offset: int64(off),
-		Err:    corpus.ErrInvalidUTF8,
-		Detail: fmt.Sprintf("byte 0x%02x; expected UTF-8 POD (=encoding latin1?)", data[off]),
-	}
 }

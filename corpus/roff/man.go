@@ -1,7 +1,6 @@
 package roff
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -24,7 +23,7 @@ func ManPage(r io.Reader, name string) ([][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("roff: reading %s: %w", name, err)
 	}
-	if err := checkUTF8(data, name); err != nil {
+	if err := corpus.CheckUTF8(data, name, "UTF-8 roff source (a page in a legacy encoding?)"); err != nil {
 		return nil, err
 	}
 	p := &parser{name: name, strs: make(map[string]string)}
@@ -506,27 +505,4 @@ func sizeLen(s string) int {
 // collapse trims s and collapses its runs of white space into single spaces.
 func collapse(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// checkUTF8 returns a *corpus.FormatError naming the line and byte offset of
-// the first invalid UTF-8 sequence in data, or nil.
-func checkUTF8(data []byte, name string) error {
-	if utf8.Valid(data) {
-		return nil
-	}
-	off := 0
-	for off < len(data) {
-		r, n := utf8.DecodeRune(data[off:])
-		if r == utf8.RuneError && n <= 1 {
-			break
-		}
-		off += n
-	}
-	return &corpus.FormatError{
-		File:   name,
-		Line:   int64(bytes.Count(data[:off], []byte("\n")) + 1),
-		Offset: int64(off),
-		Err:    corpus.ErrInvalidUTF8,
-		Detail: fmt.Sprintf("byte 0x%02x; expected UTF-8 roff source (a page in a legacy encoding?)", data[off]),
-	}
 }

@@ -1,12 +1,10 @@
 package rst
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"lethe/corpus"
 )
@@ -58,7 +56,7 @@ func RST(r io.Reader, name string) ([][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rst: reading %s: %w", name, err)
 	}
-	if err := checkUTF8(data, name); err != nil {
+	if err := corpus.CheckUTF8(data, name, "UTF-8 reStructuredText"); err != nil {
 		return nil, err
 	}
 	p := parser{skipIndent: -1}
@@ -367,27 +365,4 @@ func expandTabs(line string) string {
 		}
 	}
 	return b.String()
-}
-
-// checkUTF8 returns a *corpus.FormatError naming the line and byte offset of
-// the first invalid UTF-8 sequence in data, or nil.
-func checkUTF8(data []byte, name string) error {
-	if utf8.Valid(data) {
-		return nil
-	}
-	off := 0
-	for off < len(data) {
-		r, n := utf8.DecodeRune(data[off:])
-		if r == utf8.RuneError && n <= 1 {
-			break
-		}
-		off += n
-	}
-	return &corpus.FormatError{
-		File:   name,
-		Line:   int64(bytes.Count(data[:off], []byte("\n")) + 1),
-		Offset: int64(off),
-		Err:    corpus.ErrInvalidUTF8,
-		Detail: fmt.Sprintf("byte 0x%02x; expected UTF-8 reStructuredText", data[off]),
-	}
 }
