@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"lethe/finetune"
+	"lethe/internal/atomicfile"
 	"lethe/metric"
 	"lethe/task"
 )
@@ -124,12 +125,7 @@ func (r *Result) WriteJSON(path string) error {
 			return fmt.Errorf("evaluate: %w", err)
 		}
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("evaluate: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
 	return nil

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"lethe/internal/atomicfile"
 	"os"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -173,30 +173,8 @@ func WritePredictions(path string, preds map[string]string) error {
 	if err := enc.Encode(preds); err != nil {
 		return fmt.Errorf("task: encode predictions for %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("task: write predictions: %w", err)
-	}
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("task: write predictions %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("task: write predictions %s: %w", path, err)
 	}
 	return nil
 }

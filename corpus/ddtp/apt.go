@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/atomicfile"
 	"net/url"
 	"os"
 	"os/exec"
@@ -91,7 +92,7 @@ func writeAptConfig(a aptLayout, srcs []Source, langs []string) error {
 	if err := WriteSources(&sb, srcs); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(a.sources(), sb.Bytes()); err != nil {
+	if err := atomicfile.Write(a.sources(), sb.Bytes()); err != nil {
 		return fmt.Errorf("apt sources: %w", err)
 	}
 	sandbox := "root"
@@ -132,7 +133,7 @@ func writeAptConfig(a aptLayout, srcs []Source, langs []string) error {
 		fmt.Fprintf(&c, " %q;", l) // validLang: no quotes or escapes to worry about
 	}
 	c.WriteString(" };\n")
-	if err := writeFileAtomic(a.conf(), []byte(c.String())); err != nil {
+	if err := atomicfile.Write(a.conf(), []byte(c.String())); err != nil {
 		return fmt.Errorf("apt config: %w", err)
 	}
 	return nil
@@ -305,26 +306,4 @@ func readIndex(ctx context.Context, helper, path string, parse func(io.Reader) e
 		return perr
 	}
 	return cerr
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

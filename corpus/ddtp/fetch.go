@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/atomicfile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,7 +297,7 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if err := writeFileAtomic(manPath, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(manPath, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	fmt.Fprintf(log, "ddtp: wrote %s\n", manPath)
@@ -340,7 +341,7 @@ func download(ctx context.Context, opts Options, a aptLayout, langs []string, wh
 		return err
 	}
 	fmt.Fprintf(log, "ddtp: download done in %.1fs\n", time.Since(t0).Seconds())
-	return writeFileAtomic(filepath.Join(a.root, "fetched"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"))
+	return atomicfile.Write(filepath.Join(a.root, "fetched"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"))
 }
 
 func scanIfPresent(dir string) ([]ListFile, error) {
@@ -551,7 +552,7 @@ func writeCorpora(dir, lang string, recs []Record, s Shares) (*LangStats, error)
 	for sp := Split(0); sp < NumSplits; sp++ {
 		rel := filepath.Join(lang, sp.String()+".txt")
 		data := bufs[sp].String()
-		if err := writeFileAtomic(filepath.Join(dir, rel), []byte(data)); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, rel), []byte(data)); err != nil {
 			return nil, fmt.Errorf("corpus %s: %w", rel, err)
 		}
 		ls.Splits[sp.String()] = &SplitStats{File: rel, Documents: docs[sp], Sources: len(sources[sp]), Bytes: int64(len(data))}

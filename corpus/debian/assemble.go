@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"lethe/corpus/ddtp"
+	"lethe/internal/atomicfile"
 )
 
 // FormatVersion is the version of the output layout and text. It changes
@@ -117,7 +118,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(full, data); err != nil {
+		if err := atomicfile.Write(full, data); err != nil {
 			return fmt.Errorf("write %s: %w", rel, err)
 		}
 		m.Files[rel] = st
@@ -281,7 +282,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ManifestName), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, ManifestName), append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	return m, nil
@@ -340,29 +341,6 @@ func statText(data []byte, docs int64) *FileStats {
 		Bytes:      int64(len(data)),
 		SHA256:     hex.EncodeToString(sum[:]),
 	}
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, so a reader never sees a half-written file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // clip shortens s to at most n bytes on a rune boundary.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"lethe/corpus/ddtp"
+	"lethe/internal/atomicfile"
 )
 
 // BringYourOwn tells a user without apt or a network how to use their own
@@ -589,7 +590,7 @@ func writeCache(path string, e *Extracted) error {
 	if err := encodeExtracted(&b, e); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+	if err := atomicfile.Write(path, b.Bytes()); err != nil {
 		return fmt.Errorf("extraction cache: %w", err)
 	}
 	return nil

@@ -21,6 +21,9 @@ func TestWriteJSON(t *testing.T) {
 			t.Errorf("read back %v (%v), want %v", got, err, v)
 		}
 	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v (%v), want 0644", st.Mode().Perm(), err)
+	}
 	// A value JSON cannot hold fails and leaves the previous file whole.
 	if err := WriteJSON(path, math.NaN()); err == nil {
 		t.Error("NaN accepted")
