@@ -432,58 +432,45 @@ func (r *runner) randomBody(dir string, seed, vocab int, sum *PretrainSummary) e
 	return nil
 }
 
-// metricRecord is the union of the records in a metrics.jsonl.
-type metricRecord struct {
-	Update       int      `json:"update"`
-	Loss         *float64 `json:"loss"`
-	Forgot       bool     `json:"forgot"`
-	ValidLoss    *float64 `json:"valid_loss"`
-	MaskOnlyLoss *float64 `json:"valid_mask_only_loss"`
-	MaskOnlyAcc  *float64 `json:"valid_mask_only_acc"`
-}
-
-// readMetrics reads a run's metrics.jsonl.
-func readMetrics(dir string) ([]metricRecord, error) {
-	f, err := os.Open(filepath.Join(dir, train.MetricsFile))
+// readRun reads a finished run's metrics.jsonl (readMetricsFile: records
+// a resumed run logged again are counted once).
+func readRun(dir string) (*metricsRun, error) {
+	m, err := readMetricsFile(filepath.Join(dir, train.MetricsFile))
 	if err != nil {
 		return nil, fmt.Errorf("experiment: %w", err)
 	}
-	defer f.Close()
-	var recs []metricRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		var m metricRecord
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			recs = append(recs, m)
-		}
+	if m == nil {
+		return nil, fmt.Errorf("experiment: %s has no %s", dir, train.MetricsFile)
 	}
-	return recs, sc.Err()
+	return m, nil
+}
+
+// orZero maps a missing (NaN) figure to 0, which JSON can hold; the report
+// prints the figures of a run without validation as n/a.
+func orZero(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
 }
 
 // summarisePretrain fills the validation figures of the hand-over
 // checkpoint (the last validation for checkpoint-last, the best for
 // checkpoint-best) and the number of resets.
 func summarisePretrain(dir, arm string, sum *PretrainSummary) error {
-	recs, err := readMetrics(dir)
+	m, err := readRun(dir)
 	if err != nil {
 		return err
 	}
-	seen := false
-	for _, m := range recs {
-		if m.Forgot {
+	for _, t := range m.train {
+		if t.forgot {
 			sum.Resets++
 		}
-		if m.ValidLoss == nil {
-			continue
-		}
-		take := arm != ArmForgetting || !seen || *m.ValidLoss < sum.ValidLoss
-		seen = true
-		if take {
-			sum.HandOverUpdate, sum.ValidLoss = m.Update, *m.ValidLoss
-			if m.MaskOnlyLoss != nil && m.MaskOnlyAcc != nil {
-				sum.MaskOnlyLoss, sum.MaskOnlyAccuracy = *m.MaskOnlyLoss, *m.MaskOnlyAcc
-			}
+	}
+	for i, v := range m.valid {
+		if arm != ArmForgetting || i == 0 || v.loss < sum.ValidLoss {
+			sum.HandOverUpdate, sum.ValidLoss = v.update, orZero(v.loss)
+			sum.MaskOnlyLoss, sum.MaskOnlyAccuracy = orZero(v.maskOnlyLoss), orZero(v.maskOnlyAcc)
 		}
 	}
 	return nil
@@ -522,17 +509,13 @@ func (r *runner) adapt(ctx context.Context, seed int, arm, lang, from string) er
 		if sum.TrainTokens, err = budgetTokens(o); err != nil {
 			return err
 		}
-		recs, err := readMetrics(dir)
+		m, err := readRun(dir)
 		if err != nil {
 			return err
 		}
-		for _, m := range recs {
-			if m.ValidLoss != nil {
-				sum.ValidLoss = *m.ValidLoss
-				if m.MaskOnlyLoss != nil && m.MaskOnlyAcc != nil {
-					sum.MaskOnlyLoss, sum.MaskOnlyAcc = *m.MaskOnlyLoss, *m.MaskOnlyAcc
-				}
-			}
+		if n := len(m.valid); n > 0 {
+			v := m.valid[n-1]
+			sum.ValidLoss, sum.MaskOnlyLoss, sum.MaskOnlyAcc = orZero(v.loss), orZero(v.maskOnlyLoss), orZero(v.maskOnlyAcc)
 		}
 		return nil
 	})
