@@ -602,14 +602,21 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel strin
 	r.header("evaluate %s %s (seed %d): English, ceilings and zero-shot in %d languages at %d adaptation checkpoints",
 		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt))
 	return r.timed("evaluate", func() error {
+		var english *finetune.Model // the task model, loaded once for English and every ceiling
 		score := func(model, file, lang, setting string, u int) error {
 			name := fmt.Sprintf("%s-%s-%d.json", lang, setting, u)
 			path := filepath.Join(dir, name)
 			var res evaluate.Result
 			if raw, err := os.ReadFile(path); err != nil || json.Unmarshal(raw, &res) != nil || res.Overall == nil {
-				m, err := finetune.Load(model, 64, r.pool)
-				if err != nil {
-					return err
+				m := english
+				if m == nil || model != taskModel {
+					var err error
+					if m, err = finetune.Load(model, 64, r.pool); err != nil {
+						return err
+					}
+					if model == taskModel {
+						english = m
+					}
 				}
 				got, err := evaluate.Classification(ctx, m, file, lang)
 				if err != nil {
