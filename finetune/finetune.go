@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"lethe/checkpoint"
@@ -492,4 +493,6 @@ func mix(seed, u uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-func isLMHead(name string) bool { return len(name) >= 8 && name[:8] == "lm_head." }
+// isLMHead reports whether a parameter belongs to the masked-LM head, which a
+// task model neither uses nor saves.
+func isLMHead(name string) bool { return strings.HasPrefix(name, "lm_head.") }

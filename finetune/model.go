@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"lethe/checkpoint"
 	"lethe/head"
@@ -168,7 +167,7 @@ func (m *Model) HeadParams() []*nn.Param {
 func (m *Model) BodyParams() []*nn.Param {
 	var ps []*nn.Param
 	for _, p := range m.Body.Params.All() {
-		if !strings.HasPrefix(p.Name, "lm_head.") {
+		if !isLMHead(p.Name) {
 			ps = append(ps, p)
 		}
 	}
