@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"lethe/prepare"
 	"lethe/roberta"
 	"lethe/train"
 )
@@ -118,14 +118,8 @@ loss stops training with an error and keeps the last good checkpoint.`,
 // summaryTokenizer returns the tokenizer model that "lethe prepare" recorded
 // in DIR/summary.json, or "" if it is not recorded or no longer there.
 func summaryTokenizer(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return ""
-	}
-	var s struct {
-		Tokenizer string `json:"tokenizer"`
-	}
-	if json.Unmarshal(b, &s) != nil || s.Tokenizer == "" {
+	s, err := prepare.ReadSummary(dir)
+	if err != nil || s.Tokenizer == "" {
 		return ""
 	}
 	if _, err := os.Stat(s.Tokenizer); err != nil {
@@ -137,19 +131,12 @@ func summaryTokenizer(dir string) string {
 // summaryMaskID reads the <mask> id that "lethe prepare" recorded in
 // DIR/summary.json.
 func summaryMaskID(dir string) (int, error) {
-	path := filepath.Join(dir, "summary.json")
-	b, err := os.ReadFile(path)
+	s, err := prepare.ReadSummary(dir)
 	if err != nil {
 		return -1, fmt.Errorf("reading the <mask> id: %w (or pass --mask-id)", err)
 	}
-	var s struct {
-		MaskID *int `json:"mask_id"`
+	if s.MaskID <= 3 {
+		return -1, fmt.Errorf("%s has no mask_id (got %d): pass --mask-id", filepath.Join(dir, prepare.SummaryFile), s.MaskID)
 	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return -1, fmt.Errorf("%s: %w", path, err)
-	}
-	if s.MaskID == nil {
-		return -1, fmt.Errorf("%s has no mask_id: pass --mask-id", path)
-	}
-	return *s.MaskID, nil
+	return int(s.MaskID), nil
 }
