@@ -32,7 +32,7 @@ type Config struct {
 	Languages []string `json:"languages"` // target languages, ordered from close to distant from English
 	Tasks     []string `json:"tasks"`     // "topic" and/or "pair"
 	Arms      []string `json:"arms"`      // subset of standard, forgetting, random
-	Seeds     int      `json:"seeds"`     // replicates of the whole pipeline, seeds 1..Seeds
+	Seeds     int      `json:"seeds"`     // replicates of the whole pipeline, seeds 1..Seeds (see also adapt.seeds)
 	Threads   int      `json:"threads"`
 
 	Model     ModelConfig     `json:"model"`
@@ -90,7 +90,20 @@ type AdaptConfig struct {
 	ClipNorm     float64 `json:"clip_norm"` // the same for every arm (a control)
 	ValidEvery   int     `json:"valid_every"`
 	ValidBatches int     `json:"valid_batches"`
+	// Seeds is the number of adaptation replicates per pretrained body
+	// (0 means 1): each draws its own embeddings, token subsample, data
+	// order and masking, so the spread of zero-shot scores over them is the
+	// noise of adaptation alone, without the cost of pretraining again.
+	Seeds int `json:"seeds,omitempty"`
 }
+
+// Replicates is the number of adaptation replicates per body: Seeds, at
+// least 1.
+func (a AdaptConfig) Replicates() int { return max(1, a.Seeds) }
+
+// adaptationSeed is the training seed of adaptation replicate rep (from 1)
+// of pipeline seed seed; replicate 1 uses the pipeline seed itself.
+func adaptationSeed(seed, rep int) uint64 { return uint64(rep-1)<<32 | uint64(seed) }
 
 // FinetuneConfig is stage 3.
 type FinetuneConfig struct {
@@ -110,11 +123,11 @@ func PresetNames() []string { return []string{"quick", "small", "full"} }
 //
 //   - quick: proves the whole pipeline in minutes on 2 cores (a smoke test: its
 //     numbers mean nothing, and the report says so);
-//   - small: the CPU-scale replication (1 h 43 min for one seed on 2 cores):
-//     hidden 256, 4 layers, an 8k English and 4k target vocabularies, 3,000
-//     pretraining updates of 32 x 128 tokens on the first 16 MB of the English
-//     corpus (Debian's package descriptions) with a reset every 250 (11
-//     resets), 1M-token adaptation budgets, 500 adaptation updates;
+//   - small: the CPU-scale replication for 2 cores: hidden 128, 2 layers,
+//     a 2k English vocabulary, 12,000 pretraining updates of 32 x 128 tokens
+//     on the first 16 MB of the English corpus (Debian's package
+//     descriptions) with a reset every 1,000 (11 resets), 1M-token
+//     adaptation budgets, 1,000 adaptation updates, 3 adaptation seeds;
 //   - full: the paper's sizes (RoBERTa-base, 50k vocabularies, 125k updates,
 //     K=1000, 5M-token budgets) for machines far bigger than this one.
 func Preset(name string) (Config, error) {
@@ -134,20 +147,23 @@ func Preset(name string) (Config, error) {
 			Warmup: 20, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 5}
 		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 64, LR: 1e-3, Warmup: 0.06, MaxTrain: 3000}
 	case "small":
-		// The shape of roberta's "small" preset, which learns to use context
-		// on Debian's English descriptions within ~2,500 updates of 32 x 128
-		// tokens (the README's pretrain table); a narrower body (hidden 128,
-		// 3 layers) was still at the unigram floor after 2,750 updates here.
-		c.Model = ModelConfig{Hidden: 256, Layers: 4, Heads: 4, FFN: 1024, SeqLen: 128, Dropout: 0.1}
-		c.Tokenizer = TokenizerConfig{EnglishVocab: 8000, LanguageVocab: 4000, MaxSentences: 300000,
-			LanguageVocabOverrides: map[string]int{"zh_CN": 8000}}
-		// 3,000 updates with a reset every 250: 11 resets; validation at
-		// every episode's end.
-		c.Pretrain = PretrainConfig{Updates: 3000, BatchSize: 32, Warmup: 300, LR: 1e-3, ForgetEvery: 250, ClipNorm: 0.5,
+		// A narrow, shallow body (~0.4M parameters besides the embeddings)
+		// runs at ~60k tokens/s here, 7x the hidden-256 shape, so both arms
+		// fit 12,000 updates of 32 x 128 tokens: the standard body leaves
+		// the unigram plateau after ~2,000 updates, and 1,000-update
+		// episodes let fresh embeddings get below the floor (PROTOCOL.md:
+		// K around 1,000, 10-20 resets). A hidden-256, 4-layer body with
+		// K=250 over 3,000 updates never did.
+		c.Model = ModelConfig{Hidden: 128, Layers: 2, Heads: 2, FFN: 512, SeqLen: 128, Dropout: 0.1}
+		c.Tokenizer = TokenizerConfig{EnglishVocab: 2000, LanguageVocab: 2000, MaxSentences: 300000,
+			LanguageVocabOverrides: map[string]int{"ja": 4000, "zh_CN": 8000}}
+		// 12,000 updates with a reset every 1,000: 11 resets; validation
+		// four times per episode, the last just before the reset.
+		c.Pretrain = PretrainConfig{Updates: 12000, BatchSize: 32, Warmup: 300, LR: 1e-3, ForgetEvery: 1000, ClipNorm: 0.5,
 			ValidEvery: 250, ValidBatches: 20, ValidFraction: 0.01, MaxCorpusBytes: 16 << 20}
-		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 500, LowStep: 100, SaveAt: []int{50, 100, 250, 500}, BatchSize: 16,
-			Warmup: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 20}
-		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 128, LR: 1e-4, Warmup: 0.06, MaxTrain: 10000}
+		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 1000, LowStep: 100, SaveAt: []int{50, 100, 250, 500, 1000}, BatchSize: 16,
+			Warmup: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 20, Seeds: 3}
+		c.Finetune = FinetuneConfig{Epochs: 2, BatchSize: 32, MaxLength: 128, LR: 1e-3, Warmup: 0.06, MaxTrain: 10000}
 	case "full":
 		c.Languages = []string{"de", "fr", "it", "es", "pl", "ru", "uk", "ja", "ko", "zh_CN"}
 		c.Model = ModelConfig{Hidden: 768, Layers: 12, Heads: 12, FFN: 3072, SeqLen: 512, Dropout: 0.1}
@@ -189,6 +205,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("experiment: no arms")
 	case c.Seeds < 1:
 		return fmt.Errorf("experiment: seeds %d: need at least 1", c.Seeds)
+	case c.Adapt.Seeds < 0:
+		return fmt.Errorf("experiment: adapt.seeds %d: need at least 1 (or 0 for 1)", c.Adapt.Seeds)
 	case c.Model.Hidden%max(c.Model.Heads, 1) != 0 || c.Model.Heads < 1:
 		return fmt.Errorf("experiment: hidden size %d is not a multiple of %d heads", c.Model.Hidden, c.Model.Heads)
 	case !slices.Contains(c.Adapt.SaveAt, c.Adapt.LowStep):

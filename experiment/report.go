@@ -65,17 +65,31 @@ func buildReport(root string, res *Results) (*report.Document, error) {
 	return &b.doc, nil
 }
 
-// runKey names one run: a seed, an arm and a language or task ("" for
-// pretraining).
+// runKey names one run: a seed, an adaptation seed (0 unless the run is an
+// adaptation), an arm and a language or task ("" for pretraining).
 type runKey struct {
-	seed      int
-	arm, name string
+	seed, adapt int
+	arm, name   string
 }
 
-// scoreKey names one cell of the results: the seeds are the replicates.
+// replicate is one pass through the protocol: a pipeline seed and an
+// adaptation seed. English and ceiling scores involve no adaptation and
+// are stored under adaptation seed 0.
+type replicate struct{ seed, adapt int }
+
+// scoreKey names one cell of the results: the replicates are its samples.
 type scoreKey struct {
 	arm, task, lang, setting string
 	step                     int
+}
+
+// at is the replicate under which cell k stores the score of rep: rep
+// itself for a zero-shot cell, its pipeline seed alone otherwise.
+func (k scoreKey) at(rep replicate) replicate {
+	if k.setting != SettingZeroShot {
+		rep.adapt = 0
+	}
+	return rep
 }
 
 // reportBuilder gathers the inputs of the report and appends its sections.
@@ -83,11 +97,12 @@ type reportBuilder struct {
 	res    *Results
 	cfg    *Config
 	layout Layout
-	seeds  []int
+	seeds  []int       // pipeline seeds
+	reps   []replicate // every pipeline seed with every adaptation seed
 	doc    report.Document
 
 	pretrain, adapt, finetune map[runKey]*metricsRun
-	scores                    map[scoreKey]map[int]Score
+	scores                    map[scoreKey]map[replicate]Score
 }
 
 // add appends blocks to the document.
@@ -99,12 +114,15 @@ func (b *reportBuilder) load() error {
 	for _, p := range b.res.Pretrain {
 		maxSeed = max(maxSeed, p.Seed)
 	}
+	maxAdapt := b.cfg.Adapt.Replicates()
 	for _, a := range b.res.Adapt {
 		maxSeed = max(maxSeed, a.Seed)
+		maxAdapt = max(maxAdapt, a.AdaptSeed)
 	}
-	b.scores = map[scoreKey]map[int]Score{}
+	b.scores = map[scoreKey]map[replicate]Score{}
 	for _, s := range b.res.Scores {
 		maxSeed = max(maxSeed, s.Seed)
+		maxAdapt = max(maxAdapt, s.AdaptSeed)
 		k := scoreKey{arm: s.Arm, task: s.Task, lang: s.Lang, setting: s.Setting, step: s.AdaptUpdates}
 		switch s.Setting {
 		case SettingEnglish:
@@ -113,12 +131,15 @@ func (b *reportBuilder) load() error {
 			k.step = 0
 		}
 		if b.scores[k] == nil {
-			b.scores[k] = map[int]Score{}
+			b.scores[k] = map[replicate]Score{}
 		}
-		b.scores[k][s.Seed] = s // a later duplicate replaces an earlier one
+		b.scores[k][k.at(replicate{s.Seed, max(s.AdaptSeed, 1)})] = s // a later duplicate replaces an earlier one
 	}
 	for s := 1; s <= maxSeed; s++ {
 		b.seeds = append(b.seeds, s)
+		for a := 1; a <= maxAdapt; a++ {
+			b.reps = append(b.reps, replicate{s, a})
+		}
 	}
 
 	b.pretrain, b.adapt, b.finetune = map[runKey]*metricsRun{}, map[runKey]*metricsRun{}, map[runKey]*metricsRun{}
@@ -134,16 +155,18 @@ func (b *reportBuilder) load() error {
 	}
 	for _, seed := range b.seeds {
 		for _, arm := range b.cfg.Arms {
-			if err := read(b.pretrain, runKey{seed, arm, ""}, b.layout.Pretrain(seed, arm)); err != nil {
+			if err := read(b.pretrain, runKey{seed, 0, arm, ""}, b.layout.Pretrain(seed, arm)); err != nil {
 				return err
 			}
 			for _, lang := range b.cfg.Languages {
-				if err := read(b.adapt, runKey{seed, arm, lang}, b.layout.Adapt(seed, arm, lang)); err != nil {
-					return err
+				for a := 1; a <= maxAdapt; a++ {
+					if err := read(b.adapt, runKey{seed, a, arm, lang}, b.layout.Adapt(seed, a, arm, lang)); err != nil {
+						return err
+					}
 				}
 			}
 			for _, task := range b.cfg.Tasks {
-				if err := read(b.finetune, runKey{seed, arm, task}, b.layout.Finetune(seed, arm, task)); err != nil {
+				if err := read(b.finetune, runKey{seed, 0, arm, task}, b.layout.Finetune(seed, arm, task)); err != nil {
 					return err
 				}
 			}
@@ -152,49 +175,63 @@ func (b *reportBuilder) load() error {
 	return nil
 }
 
-// values returns the isFinite values of metric over the seeds of cell k, in
-// seed order.
+// repsOf is the replicates that cell k has samples for: every replicate for
+// a zero-shot cell, one per pipeline seed otherwise.
+func (b *reportBuilder) repsOf(k scoreKey) []replicate {
+	if k.setting == SettingZeroShot {
+		return b.reps
+	}
+	reps := make([]replicate, len(b.seeds))
+	for i, seed := range b.seeds {
+		reps[i] = replicate{seed, 0}
+	}
+	return reps
+}
+
+// values returns the isFinite values of metric over the replicates of cell
+// k, in replicate order.
 func (b *reportBuilder) values(k scoreKey, metric func(Score) float64) []float64 {
 	var xs []float64
-	for _, seed := range b.seeds {
-		if s, ok := b.scores[k][seed]; ok && isFinite(metric(s)) {
-			xs = append(xs, metric(s))
+	for _, rep := range b.repsOf(k) {
+		if v := b.value(k, rep, metric); !math.IsNaN(v) {
+			xs = append(xs, v)
 		}
 	}
 	return xs
 }
 
-// value returns the score of cell k for one seed, or NaN.
-func (b *reportBuilder) value(k scoreKey, seed int, metric func(Score) float64) float64 {
-	if s, ok := b.scores[k][seed]; ok && isFinite(metric(s)) {
+// value returns the score of cell k for one replicate, or NaN.
+func (b *reportBuilder) value(k scoreKey, rep replicate, metric func(Score) float64) float64 {
+	if s, ok := b.scores[k][k.at(rep)]; ok && isFinite(metric(s)) {
 		return metric(s)
 	}
 	return math.NaN()
 }
 
-// cell formats cell k as mean ± std over seeds.
+// cell formats cell k as mean ± std over its replicates.
 func (b *reportBuilder) cell(k scoreKey, metric func(Score) float64) string {
 	xs := b.values(k, metric)
 	m, s := report.MeanStd(xs)
 	return report.FormatMeanStd(m, s, len(xs), 1)
 }
 
-// mean is the mean over seeds of cell k (NaN when there is none).
+// mean is the mean over replicates of cell k (NaN when there is none).
 func (b *reportBuilder) mean(k scoreKey, metric func(Score) float64) float64 {
 	m, _ := report.MeanStd(b.values(k, metric))
 	return m
 }
 
-// seedAverage is, for one seed, the average over the configured languages
-// of the zero-shot (or ceiling) cells given by key(lang); NaN unless every
-// language has a value for that seed, so that averages compare like with like.
-func (b *reportBuilder) seedAverage(seed int, key func(lang string) scoreKey, metric func(Score) float64) float64 {
+// seedAverage is, for one replicate, the average over the configured
+// languages of the zero-shot (or ceiling) cells given by key(lang); NaN
+// unless every language has a value for that replicate, so that averages
+// compare like with like.
+func (b *reportBuilder) seedAverage(rep replicate, key func(lang string) scoreKey, metric func(Score) float64) float64 {
 	if len(b.cfg.Languages) == 0 {
 		return math.NaN()
 	}
 	var sum float64
 	for _, lang := range b.cfg.Languages {
-		v := b.value(key(lang), seed, metric)
+		v := b.value(key(lang), rep, metric)
 		if math.IsNaN(v) {
 			return math.NaN()
 		}
@@ -203,12 +240,15 @@ func (b *reportBuilder) seedAverage(seed int, key func(lang string) scoreKey, me
 	return sum / float64(len(b.cfg.Languages))
 }
 
-// averageCell formats the mean ± std over seeds of the per-seed averages
-// over languages.
+// averageCell formats the mean ± std over replicates of the per-replicate
+// averages over languages.
 func (b *reportBuilder) averageCell(key func(lang string) scoreKey, metric func(Score) float64) string {
+	if len(b.cfg.Languages) == 0 {
+		return report.FormatMeanStd(math.NaN(), math.NaN(), 0, 1)
+	}
 	var xs []float64
-	for _, seed := range b.seeds {
-		if v := b.seedAverage(seed, key, metric); !math.IsNaN(v) {
+	for _, rep := range b.repsOf(key(b.cfg.Languages[0])) {
+		if v := b.seedAverage(rep, key, metric); !math.IsNaN(v) {
 			xs = append(xs, v)
 		}
 	}
@@ -222,8 +262,8 @@ func (b *reportBuilder) items(task, lang, setting string) string {
 	for _, arm := range b.cfg.Arms {
 		for _, step := range []int{b.cfg.Adapt.Updates, b.cfg.Adapt.LowStep, 0} {
 			k := scoreKey{arm: arm, task: task, lang: lang, setting: setting, step: step}
-			for _, seed := range b.seeds {
-				if s, ok := b.scores[k][seed]; ok && s.N > 0 {
+			for _, rep := range b.repsOf(k) {
+				if s, ok := b.scores[k][k.at(rep)]; ok && s.N > 0 {
 					return strconv.Itoa(s.N)
 				}
 			}
@@ -238,18 +278,22 @@ func macroF1Of(s Score) float64  { return s.MacroF1 }
 
 // seedsPhrase says over how many seeds a figure is aggregated.
 func (b *reportBuilder) seedsPhrase() string {
-	if len(b.seeds) == 1 {
+	switch {
+	case len(b.reps) == 1:
 		return "one seed"
+	case len(b.reps) == len(b.seeds):
+		return fmt.Sprintf("mean ± sample standard deviation over %d seeds", len(b.seeds))
 	}
-	return fmt.Sprintf("mean ± sample standard deviation over %d seeds", len(b.seeds))
+	return fmt.Sprintf("mean ± sample standard deviation over %d replicates (%d pretraining seed(s) × %d adaptation seeds; English and ceiling figures, which involve no adaptation, over the %d pretraining seed(s))",
+		len(b.reps), len(b.seeds), len(b.reps)/len(b.seeds), len(b.seeds))
 }
 
 // summary is the title paragraph: what was run, and the quick-preset warning.
 func (b *reportBuilder) summary() error {
 	c := b.cfg
 	var s strings.Builder
-	fmt.Fprintf(&s, "Preset **%s**: pretraining arms %s; target languages %s (ordered from close to distant from English); tasks %s; %d seed(s). ",
-		mdLiteral(c.Preset), mdLiteral(strings.Join(c.Arms, ", ")), mdLiteral(strings.Join(c.Languages, ", ")), mdLiteral(strings.Join(c.Tasks, ", ")), len(b.seeds))
+	fmt.Fprintf(&s, "Preset **%s**: pretraining arms %s; target languages %s (ordered from close to distant from English); tasks %s; %d seed(s), each adapted with %d adaptation seed(s). ",
+		mdLiteral(c.Preset), mdLiteral(strings.Join(c.Arms, ", ")), mdLiteral(strings.Join(c.Languages, ", ")), mdLiteral(strings.Join(c.Tasks, ", ")), len(b.seeds), len(b.reps)/max(len(b.seeds), 1))
 	fmt.Fprintf(&s, "Body: hidden %d, %d layers, %d heads, FFN %d, sequences of %d tokens; vocabularies %d (English) and %d (each target language). ",
 		c.Model.Hidden, c.Model.Layers, c.Model.Heads, c.Model.FFN, c.Model.SeqLen, c.Tokenizer.EnglishVocab, c.Tokenizer.LanguageVocab)
 	fmt.Fprintf(&s, "Pretraining: %d updates of batch %d", c.Pretrain.Updates, c.Pretrain.BatchSize)
@@ -444,7 +488,7 @@ func (b *reportBuilder) pretraining() error {
 	for _, arm := range c.Arms {
 		var trainCurves, moCurves []curve
 		for _, seed := range b.seeds {
-			m := b.pretrain[runKey{seed, arm, ""}]
+			m := b.pretrain[runKey{seed, 0, arm, ""}]
 			if m == nil {
 				continue
 			}
@@ -558,8 +602,8 @@ func (b *reportBuilder) adaptation() error {
 		var dashed []plot.Series
 		for _, arm := range c.Arms {
 			var vl, mo []curve
-			for _, seed := range b.seeds {
-				if m := b.adapt[runKey{seed, arm, lang}]; m != nil {
+			for _, rep := range b.reps {
+				if m := b.adapt[runKey{rep.seed, rep.adapt, arm, lang}]; m != nil {
 					vl = append(vl, m.validCurve(func(v validRec) float64 { return v.loss }))
 					mo = append(mo, m.validCurve(func(v validRec) float64 { return v.maskOnlyLoss }))
 				}
@@ -573,7 +617,7 @@ func (b *reportBuilder) adaptation() error {
 		}
 		chart.Series = append(chart.Series, dashed...)
 		chart.LogX = wideX(chart.Series)
-		caption := fmt.Sprintf("Adaptation to %s: validation loss with 80/10/10 corruption (solid) and mask-only (dashed) per adaptation update; %s.", mdLiteral(lang), curvePhrase(len(b.seeds)))
+		caption := fmt.Sprintf("Adaptation to %s: validation loss with 80/10/10 corruption (solid) and mask-only (dashed) per adaptation update; %s.", mdLiteral(lang), curvePhrase(len(b.reps)))
 		if f, ok := b.res.UnigramFloor[lang]; ok && isFinite(f) {
 			chart.HLines = append(chart.HLines, plot.HLine{Y: f, Label: "unigram floor"})
 			caption += " Dashed horizontal line: this language's unigram floor."
@@ -595,7 +639,7 @@ func (b *reportBuilder) finetuning() error {
 		for _, arm := range c.Arms {
 			var dev []curve
 			for _, seed := range b.seeds {
-				if m := b.finetune[runKey{seed, arm, task}]; m != nil {
+				if m := b.finetune[runKey{seed, 0, arm, task}]; m != nil {
 					dev = append(dev, m.devAccuracy())
 				}
 			}
@@ -640,7 +684,7 @@ func (b *reportBuilder) convergence() error {
 			}
 			chart.LogX = wideX(chart.Series)
 			caption := fmt.Sprintf("Zero-shot accuracy on the %s test items of %s against the adaptation checkpoint spliced into the English task model; %s.",
-				mdLiteral(task), mdLiteral(lang), curvePhrase(len(b.seeds)))
+				mdLiteral(task), mdLiteral(lang), curvePhrase(len(b.reps)))
 			if p, what, ok := chance(task); ok {
 				chart.HLines = append(chart.HLines, plot.HLine{Y: p, Label: "chance"})
 				caption += fmt.Sprintf(" Chance: %.1f%% (%s).", p, what)
@@ -684,7 +728,7 @@ func (b *reportBuilder) relativeGain() error {
 			YLabel: "(forgetting - standard) / standard (%)", Groups: groups,
 		}
 		t := &report.Table{
-			Caption: fmt.Sprintf("%s: relative gain (%%) of the forgetting arm's zero-shot accuracy over the standard arm's, computed per seed, %s.", mdLiteral(task), b.seedsPhrase()),
+			Caption: fmt.Sprintf("%s: relative gain (%%) of the forgetting arm's zero-shot accuracy over the standard arm's, computed per replicate, %s.", mdLiteral(task), b.seedsPhrase()),
 			Header:  []string{"language"},
 			Align:   []report.Align{report.AlignLeft},
 		}
@@ -706,12 +750,12 @@ func (b *reportBuilder) relativeGain() error {
 			bars := plot.BarSeries{Name: fmt.Sprintf("%s (%d updates)", sn.name, sn.step)}
 			for g, group := range groups {
 				var gains []float64
-				for _, seed := range b.seeds {
+				for _, rep := range b.reps {
 					var f, s float64
 					if group == "average" && g == len(groups)-1 {
-						f, s = b.seedAverage(seed, key(ArmForgetting), accuracyOf), b.seedAverage(seed, key(ArmStandard), accuracyOf)
+						f, s = b.seedAverage(rep, key(ArmForgetting), accuracyOf), b.seedAverage(rep, key(ArmStandard), accuracyOf)
 					} else {
-						f, s = b.value(key(ArmForgetting)(group), seed, accuracyOf), b.value(key(ArmStandard)(group), seed, accuracyOf)
+						f, s = b.value(key(ArmForgetting)(group), rep, accuracyOf), b.value(key(ArmStandard)(group), rep, accuracyOf)
 					}
 					if isFinite(f) && isFinite(s) && s != 0 {
 						gains = append(gains, 100*(f-s)/s)
@@ -723,7 +767,7 @@ func (b *reportBuilder) relativeGain() error {
 				drawn = drawn || isFinite(m)
 				cells[g] = append(cells[g], signed(m, sd, len(gains)))
 			}
-			if len(b.seeds) < 2 {
+			if len(b.reps) < 2 {
 				bars.Err = nil
 			}
 			chart.Bars = append(chart.Bars, bars)
@@ -745,7 +789,7 @@ func (b *reportBuilder) relativeGain() error {
 		t.Rows = cells
 		b.add(&report.Heading{Level: 3, Text: "Task: " + task})
 		if len(ahead) > 0 {
-			b.add(&report.Paragraph{Text: fmt.Sprintf("On mean accuracy over seeds, forgetting is ahead of standard %s.", strings.Join(ahead, ", and "))})
+			b.add(&report.Paragraph{Text: fmt.Sprintf("On mean accuracy over replicates, forgetting is ahead of standard %s.", strings.Join(ahead, ", and "))})
 		}
 		b.add(t)
 		if !drawn {
@@ -753,8 +797,8 @@ func (b *reportBuilder) relativeGain() error {
 			continue
 		}
 		caption := fmt.Sprintf("Relative gain of forgetting over standard on %s, per language from close to distant from English, at low-step and full adaptation", mdLiteral(task))
-		if len(b.seeds) > 1 {
-			caption += "; whiskers: ± standard deviation over seeds"
+		if len(b.reps) > 1 {
+			caption += "; whiskers: ± standard deviation over replicates"
 		}
 		svg, err := chart.SVG()
 		if err != nil {

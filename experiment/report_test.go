@@ -106,7 +106,7 @@ func synthExperiment(t *testing.T, root string) *Results {
 						map[string]any{"update": u, "valid_loss": 7 - float64(u)/100, "valid_acc": 0.1,
 							"valid_mask_only_loss": 7.5 - float64(u)/100, "valid_mask_only_acc": 0.05})
 				}
-				writeJSONL(t, l.Adapt(seed, arm, lang), recs)
+				writeJSONL(t, l.Adapt(seed, 1, arm, lang), recs)
 				res.Adapt = append(res.Adapt, AdaptSummary{Seed: seed, Arm: arm, Lang: lang, TrainTokens: 200_000,
 					ValidLoss: 5, MaskOnlyLoss: 5.5, MaskOnlyAcc: 0.1, Seconds: 10})
 			}
@@ -177,6 +177,22 @@ func cellOf(t *testing.T, tb *report.Table, row, col string) string {
 	}
 	t.Fatalf("table %q: no row %q", tb.Caption, row)
 	return ""
+}
+
+// cellCase is an expected cell: table, row, column and its text.
+type cellCase struct {
+	tb            *report.Table
+	row, col, out string
+}
+
+// checkCells reports every cell that differs from its expected text.
+func checkCells(t *testing.T, cases []cellCase) {
+	t.Helper()
+	for _, c := range cases {
+		if got := cellOf(t, c.tb, c.row, c.col); got != c.out {
+			t.Errorf("table %q, row %q, column %q: %q, want %q", c.tb.Caption, c.row, c.col, got, c.out)
+		}
+	}
 }
 
 func TestWriteReport(t *testing.T) {
@@ -258,10 +274,7 @@ func TestWriteReport(t *testing.T) {
 	f1 := findTable(t, doc, "topic: zero-shot macro-F1")
 	ceil := findTable(t, doc, "topic: English ceiling")
 	gain := findTable(t, doc, "topic: relative gain")
-	for _, c := range []struct {
-		tb            *report.Table
-		row, col, out string
-	}{
+	checkCells(t, []cellCase{
 		// standard de at 50 updates: 30+0+0+5 = 35 and 30+0+4+5 = 39: mean 37, sd 2*sqrt(2) = 2.83.
 		{acc, "de", "standard low-step (50)", "37.0 ± 2.8"},
 		// forgetting ru at 200 updates: 40-9+0+20 = 51 and 40-9+2+20 = 53: mean 52, sd sqrt(2) = 1.41.
@@ -286,11 +299,7 @@ func TestWriteReport(t *testing.T) {
 		{pre, "random", "valid loss (80/10/10)", "n/a"},
 		{pre, "random", "tokens/s", "n/a"},
 		{pre, "forgetting", "resets", "5"},
-	} {
-		if got := cellOf(t, c.tb, c.row, c.col); got != c.out {
-			t.Errorf("table %q, row %q, column %q: %q, want %q", c.tb.Caption, c.row, c.col, got, c.out)
-		}
-	}
+	})
 }
 
 func TestWriteReportNoMetrics(t *testing.T) {
@@ -429,5 +438,43 @@ func TestFloorSentence(t *testing.T) {
 				t.Errorf("%q lacks %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestWriteReportAdaptationSeeds(t *testing.T) {
+	// A second adaptation seed per body, 10 points above the first on every
+	// zero-shot score: zero-shot cells aggregate the 4 replicates, English
+	// and ceiling cells only the 2 pipeline seeds.
+	root := t.TempDir()
+	res := synthExperiment(t, root)
+	res.Config.Adapt.Seeds = 2
+	for i := range res.Scores {
+		if s := &res.Scores[i]; s.Setting == SettingZeroShot {
+			s.AdaptSeed = 1
+			second := *s
+			second.AdaptSeed, second.Accuracy, second.MacroF1 = 2, s.Accuracy+10, s.MacroF1+10
+			res.Scores = append(res.Scores, second)
+		}
+	}
+	doc, err := buildReport(root, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := findTable(t, doc, "topic: zero-shot accuracy")
+	ceil := findTable(t, doc, "topic: English ceiling")
+	gain := findTable(t, doc, "topic: relative gain")
+	checkCells(t, []cellCase{
+		// standard de at 50: 35 and 45 (seed 1), 39 and 49 (seed 2): mean 42, sd 6.22.
+		{acc, "de", "standard low-step (50)", "42.0 ± 6.2"},
+		// averages over de and ru per replicate: 30.5, 40.5, 33.5, 43.5: mean 37, sd 6.03.
+		{acc, "average", "standard low-step (50)", "37.0 ± 6.0"},
+		// English involves no adaptation: still 80 and 83.
+		{acc, "English (no adaptation)", "standard full (200)", "81.5 ± 2.1"},
+		{ceil, "de", "standard ceiling", "85.5 ± 0.7"},
+		// de at 50, per replicate: 10/35, 10/45, 10/39, 10/49: mean 24.21%, sd 3.63.
+		{gain, "de", "low-step (50)", "+24.2 ± 3.6"},
+	})
+	if want := "over 4 replicates (2 pretraining seed(s) × 2 adaptation seeds"; !strings.Contains(acc.Caption, want) {
+		t.Errorf("caption %q lacks %q", acc.Caption, want)
 	}
 }

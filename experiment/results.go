@@ -14,16 +14,19 @@ const (
 
 // Score is one evaluation of one task model on one test file.
 type Score struct {
-	Seed         int     `json:"seed"`
-	Arm          string  `json:"arm"`
-	Task         string  `json:"task"`
-	Lang         string  `json:"lang"`          // language of the test items ("en" for SettingEnglish)
-	Setting      string  `json:"setting"`       // SettingEnglish, SettingCeiling or SettingZeroShot
-	AdaptUpdates int     `json:"adapt_updates"` // the adaptation checkpoint spliced (0 unless zero-shot)
-	N            int     `json:"n"`
-	Accuracy     float64 `json:"accuracy"` // percent
-	MacroF1      float64 `json:"macro_f1"` // percent
-	File         string  `json:"file"`     // the test file
+	Seed         int    `json:"seed"`
+	Arm          string `json:"arm"`
+	Task         string `json:"task"`
+	Lang         string `json:"lang"`          // language of the test items ("en" for SettingEnglish)
+	Setting      string `json:"setting"`       // SettingEnglish, SettingCeiling or SettingZeroShot
+	AdaptUpdates int    `json:"adapt_updates"` // the adaptation checkpoint spliced (0 unless zero-shot)
+	// AdaptSeed is the adaptation replicate spliced, 1..Adapt.Seeds (0 for
+	// English and ceiling scores, which involve no adaptation).
+	AdaptSeed int     `json:"adapt_seed,omitempty"`
+	N         int     `json:"n"`
+	Accuracy  float64 `json:"accuracy"` // percent
+	MacroF1   float64 `json:"macro_f1"` // percent
+	File      string  `json:"file"`     // the test file
 }
 
 // PretrainSummary is the end state of one pretraining arm.
@@ -44,6 +47,7 @@ type PretrainSummary struct {
 // AdaptSummary is the end state of one language adaptation run.
 type AdaptSummary struct {
 	Seed         int     `json:"seed"`
+	AdaptSeed    int     `json:"adapt_seed"` // the adaptation replicate, 1..Adapt.Seeds
 	Arm          string  `json:"arm"`
 	Lang         string  `json:"lang"`
 	TrainTokens  int64   `json:"train_tokens"` // tokens in the budget subsample
@@ -90,9 +94,10 @@ func (l Layout) Pretrain(seed int, arm string) string {
 	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "pretrain", arm)
 }
 
-// Adapt is the adaptation run of an arm to a language.
-func (l Layout) Adapt(seed int, arm, lang string) string {
-	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "adapt", arm, lang)
+// Adapt is adaptation replicate adaptSeed (1..Adapt.Seeds) of an arm to a
+// language, from the arm's body of pipeline seed seed.
+func (l Layout) Adapt(seed, adaptSeed int, arm, lang string) string {
+	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "adapt", arm, lang, fmt.Sprintf("seed-%d", adaptSeed))
 }
 
 // Finetune is the fine-tuning run of an arm on a task.

@@ -79,7 +79,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	r.res = &Results{Config: c, Command: o.Command, Started: r.started.UTC().Format(time.RFC3339),
 		Stages: map[string]float64{}, UnigramFloor: map[string]float64{}}
 	langs := append([]string{"en"}, c.Languages...)
-	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*len(c.Languages)+2*len(c.Arms)*len(c.Tasks))
+	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*len(c.Languages)*c.Adapt.Replicates()+2*len(c.Arms)*len(c.Tasks))
 
 	for _, lang := range langs {
 		if err := r.tokenizer(ctx, lang); err != nil {
@@ -107,8 +107,10 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 		for _, arm := range c.Arms {
 			for _, lang := range c.Languages {
-				if err := r.adapt(ctx, seed, arm, lang, handOver[arm]); err != nil {
-					return nil, err
+				for rep := 1; rep <= c.Adapt.Replicates(); rep++ {
+					if err := r.adapt(ctx, seed, rep, arm, lang, handOver[arm]); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
@@ -476,10 +478,11 @@ func summarisePretrain(dir, arm string, sum *PretrainSummary) error {
 	return nil
 }
 
-// adapt runs stage 2 of one arm for one language.
-func (r *runner) adapt(ctx context.Context, seed int, arm, lang, from string) error {
-	dir := r.l.Adapt(seed, arm, lang)
-	r.header("adapt %s to %s (seed %d): %d tokens, %d updates", arm, lang, seed, r.c.Adapt.MaxTokens, r.c.Adapt.Updates)
+// adapt runs stage 2 of one arm for one language: adaptation replicate rep
+// of the body of pipeline seed seed.
+func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang, from string) error {
+	dir := r.l.Adapt(seed, rep, arm, lang)
+	r.header("adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, r.c.Adapt.MaxTokens, r.c.Adapt.Updates)
 	var sum AdaptSummary
 	if readDone(dir, &sum) {
 		fmt.Fprintln(r.log, "cached")
@@ -499,13 +502,13 @@ func (r *runner) adapt(ctx context.Context, seed int, arm, lang, from string) er
 		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer(lang), dir
 		o.MaxTokens, o.SaveAt = a.MaxTokens, a.SaveAt
 		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = a.BatchSize, r.c.Model.SeqLen, a.Updates, a.Warmup, a.LR
-		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = a.ClipNorm, uint64(seed), a.ValidEvery, a.ValidBatches, a.ValidEvery
+		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = a.ClipNorm, adaptationSeed(seed, rep), a.ValidEvery, a.ValidBatches, a.ValidEvery
 		o.Threads, o.Progress = r.c.Threads, r.log
 		t := time.Now()
 		if _, err := train.Pretrain(ctx, o); err != nil {
 			return err
 		}
-		sum = AdaptSummary{Seed: seed, Arm: arm, Lang: lang, Seconds: time.Since(t).Seconds()}
+		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Seconds: time.Since(t).Seconds()}
 		if sum.TrainTokens, err = budgetTokens(o); err != nil {
 			return err
 		}
@@ -599,13 +602,12 @@ func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (s
 // checkpoint. Each score is cached as JSON in the eval directory.
 func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel string) error {
 	dir := r.l.Eval(seed, arm, t)
-	r.header("evaluate %s %s (seed %d): English, ceilings and zero-shot in %d languages at %d adaptation checkpoints",
-		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt))
+	r.header("evaluate %s %s (seed %d): English, ceilings and zero-shot in %d languages at %d adaptation checkpoints of %d adaptation seed(s)",
+		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt), r.c.Adapt.Replicates())
 	return r.timed("evaluate", func() error {
 		var english *finetune.Model // the task model, loaded once for English and every ceiling
-		score := func(model, file, lang, setting string, u int) error {
-			name := fmt.Sprintf("%s-%s-%d.json", lang, setting, u)
-			path := filepath.Join(dir, name)
+		score := func(model, file, lang, setting string, u, rep int) error {
+			path := filepath.Join(dir, scoreFile(lang, setting, u, rep))
 			var res evaluate.Result
 			if raw, err := os.ReadFile(path); err != nil || json.Unmarshal(raw, &res) != nil || res.Overall == nil {
 				m := english
@@ -628,30 +630,31 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel strin
 				}
 				res = *got
 			}
-			r.res.Scores = append(r.res.Scores, Score{Seed: seed, Arm: arm, Task: t, Lang: lang, Setting: setting, AdaptUpdates: u,
+			r.res.Scores = append(r.res.Scores, Score{Seed: seed, Arm: arm, Task: t, Lang: lang, Setting: setting, AdaptUpdates: u, AdaptSeed: rep,
 				N: res.Overall.N, Accuracy: 100 * res.Overall.Accuracy, MacroF1: 100 * res.Overall.MacroF1, File: file})
 			return nil
 		}
-		if err := score(taskModel, r.c.taskFile(t, "en", "test.tsv"), "en", SettingEnglish, 0); err != nil {
+		if err := score(taskModel, r.c.taskFile(t, "en", "test.tsv"), "en", SettingEnglish, 0, 0); err != nil {
 			return err
 		}
 		for _, lang := range r.c.Languages {
-			if err := score(taskModel, r.c.taskFile(t, lang, "test.en.tsv"), lang, SettingCeiling, 0); err != nil {
+			if err := score(taskModel, r.c.taskFile(t, lang, "test.en.tsv"), lang, SettingCeiling, 0, 0); err != nil {
 				return err
 			}
-			for _, u := range r.c.Adapt.SaveAt {
-				ckpt := filepath.Join(r.l.Adapt(seed, arm, lang), train.CheckpointAt(u))
-				spliced := filepath.Join(dir, fmt.Sprintf(".spliced-%s-%d", lang, u))
-				cached := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.json", lang, SettingZeroShot, u))
-				if _, err := os.Stat(cached); err != nil {
-					if err := finetune.Splice(taskModel, ckpt, spliced, finetune.SpliceOptions{Language: lang}); err != nil {
+			for rep := 1; rep <= r.c.Adapt.Replicates(); rep++ {
+				for _, u := range r.c.Adapt.SaveAt {
+					ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang), train.CheckpointAt(u))
+					spliced := filepath.Join(dir, fmt.Sprintf(".spliced-%s-%d-%d", lang, u, rep))
+					if _, err := os.Stat(filepath.Join(dir, scoreFile(lang, SettingZeroShot, u, rep))); err != nil {
+						if err := finetune.Splice(taskModel, ckpt, spliced, finetune.SpliceOptions{Language: lang}); err != nil {
+							return err
+						}
+					}
+					err := score(spliced, r.c.taskFile(t, lang, "test.tsv"), lang, SettingZeroShot, u, rep)
+					os.RemoveAll(spliced)
+					if err != nil {
 						return err
 					}
-				}
-				err := score(spliced, r.c.taskFile(t, lang, "test.tsv"), lang, SettingZeroShot, u)
-				os.RemoveAll(spliced)
-				if err != nil {
-					return err
 				}
 			}
 		}
@@ -660,14 +663,33 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel strin
 	})
 }
 
-// scoreLine summarises an arm's zero-shot scores at the last checkpoint.
+// scoreFile names the cached result of one evaluation in an eval directory;
+// rep is the adaptation seed of a zero-shot score (0 otherwise).
+func scoreFile(lang, setting string, u, rep int) string {
+	if setting != SettingZeroShot {
+		return fmt.Sprintf("%s-%s-%d.json", lang, setting, u)
+	}
+	return fmt.Sprintf("%s-%s-%d-seed-%d.json", lang, setting, u, rep)
+}
+
+// scoreLine summarises an arm's English score and its zero-shot scores at
+// the last checkpoint, averaged over adaptation seeds.
 func (r *runner) scoreLine(seed int, arm, t string) string {
 	s := fmt.Sprintf("%s %s:", arm, t)
+	var langs []string
+	sum, n := map[string]float64{}, map[string]int{}
 	for _, sc := range r.res.Scores {
 		if sc.Seed == seed && sc.Arm == arm && sc.Task == t && (sc.Setting == SettingEnglish ||
 			(sc.Setting == SettingZeroShot && sc.AdaptUpdates == r.c.Adapt.Updates)) {
-			s += fmt.Sprintf(" %s %.1f%%", sc.Lang, sc.Accuracy)
+			if n[sc.Lang] == 0 {
+				langs = append(langs, sc.Lang)
+			}
+			sum[sc.Lang] += sc.Accuracy
+			n[sc.Lang]++
 		}
+	}
+	for _, lang := range langs {
+		s += fmt.Sprintf(" %s %.1f%%", lang, sum[lang]/float64(n[lang]))
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,6 +181,43 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	c2.Pretrain.Updates = 30
 	if _, err := Run(context.Background(), Options{Config: c2, Out: out}); err == nil || !strings.Contains(err.Error(), "another configuration") {
 		t.Errorf("another configuration: err = %v", err)
+	}
+}
+
+// TestAdaptationSeeds runs two adaptation replicates of one body: each has
+// its own run, trained from its own seed, and zero-shot scores come per
+// replicate while English and ceiling scores come once.
+func TestAdaptationSeeds(t *testing.T) {
+	c := tinyConfig(fixtureData(t))
+	c.Arms = []string{ArmStandard}
+	c.Adapt.Seeds = 2
+	out := t.TempDir()
+	res, err := Run(context.Background(), Options{Config: c, Out: out, Command: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Layout{Root: out}
+	var metrics [2][]byte
+	for rep := 1; rep <= 2; rep++ {
+		raw, err := os.ReadFile(filepath.Join(l.Adapt(1, rep, ArmStandard, "de"), train.MetricsFile))
+		if err != nil {
+			t.Fatalf("adaptation seed %d: %v", rep, err)
+		}
+		metrics[rep-1] = raw
+	}
+	if bytes.Equal(metrics[0], metrics[1]) {
+		t.Error("the two adaptation seeds trained identically")
+	}
+	if got := len(res.Adapt); got != 2 || res.Adapt[0].AdaptSeed != 1 || res.Adapt[1].AdaptSeed != 2 {
+		t.Errorf("adaptation summaries %+v, want seeds 1 and 2", res.Adapt)
+	}
+	count := map[string]int{}
+	for _, sc := range res.Scores {
+		count[fmt.Sprintf("%s/%d", sc.Setting, sc.AdaptSeed)]++
+	}
+	want := map[string]int{SettingEnglish + "/0": 1, SettingCeiling + "/0": 1, SettingZeroShot + "/1": 2, SettingZeroShot + "/2": 2}
+	if !maps.Equal(count, want) {
+		t.Errorf("scores per setting/adaptation seed %v, want %v", count, want)
 	}
 }
 

@@ -26,7 +26,7 @@ for my languages?":
      forgetting (embeddings re-drawn every K updates), and a randomly initialised body as the
      control (does pretraining help at all?);
   3. language adaptation of every arm to every language under a token budget (the low-data
-     regime), keeping checkpoints along the way;
+     regime), keeping checkpoints along the way, with --adapt-seeds replicates per body;
   4. English fine-tuning on the Debian package topic task (and its pair variant), model
      selection on English dev;
   5. splicing and zero-shot evaluation per language at every adaptation checkpoint ("low-step"
@@ -49,6 +49,7 @@ configuration is refused.`,
 			out := fs.String("out", "", "experiment directory (default runs/experiment-PRESET)")
 			data := fs.String("data", "", "data directory from lethe data build (default: the preset's, cache/debian)")
 			seeds := fs.Int("seeds", 0, "replicates of the whole pipeline (default: the preset's)")
+			adaptSeeds := fs.Int("adapt-seeds", 0, "adaptation replicates of every pretrained body (default: the preset's)")
 			langs := fs.String("langs", "", "comma-separated target languages, close to distant (default: the preset's)")
 			threads := fs.Int("threads", 0, "cores to use (default: the preset's)")
 			return func(ctx context.Context, env *runEnv) error {
@@ -66,6 +67,9 @@ configuration is refused.`,
 				}
 				if *seeds > 0 {
 					c.Seeds = *seeds
+				}
+				if *adaptSeeds > 0 {
+					c.Adapt.Seeds = *adaptSeeds
 				}
 				if *langs != "" {
 					c.Languages = strings.Split(*langs, ",")
