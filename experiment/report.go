@@ -475,6 +475,7 @@ func (b *reportBuilder) pretraining() error {
 		b.add(t)
 	}
 	b.add(&report.Paragraph{Text: b.floorSentence(rows, floor, haveFloor)})
+	b.episodes(floor, haveFloor)
 	if slices.Contains(c.Arms, ArmRandom) {
 		b.add(&report.Paragraph{Text: "The random arm is not pretrained: its body keeps its random initialisation."})
 	}
@@ -523,6 +524,76 @@ func (b *reportBuilder) pretraining() error {
 		caption += " Dashed horizontal line: the English unigram floor."
 	}
 	return b.figure(chart, "plots/pretrain-loss.svg", caption, "No pretraining metrics were found.")
+}
+
+// episodes tells, for the forgetting arm, where each embedding episode
+// ended: the mask-only validation loss logged at its last update (before
+// the reset) against the English unigram floor. Episodes that end above the
+// floor are too short for fresh embeddings to get past unigram level, and
+// then the arm's body has learnt little that forgetting could make plastic.
+func (b *reportBuilder) episodes(floor float64, haveFloor bool) {
+	c := b.cfg
+	k := c.Pretrain.ForgetEvery
+	if !slices.Contains(c.Arms, ArmForgetting) || k <= 0 || c.Pretrain.Updates <= 0 {
+		return
+	}
+	var ends []int
+	for u := k; u < c.Pretrain.Updates; u += k {
+		ends = append(ends, u)
+	}
+	ends = append(ends, c.Pretrain.Updates)
+	t := &report.Table{
+		Caption: fmt.Sprintf("Forgetting arm: mask-only validation loss at the end of each %d-update embedding episode (logged before the reset), %s.", k, curvePhrase(len(b.seeds))),
+		Header:  []string{"episode", "last update", "mask-only loss", "below the unigram floor by"},
+		Align:   []report.Align{report.AlignRight, report.AlignRight, report.AlignRight, report.AlignRight},
+	}
+	measured, below, nat, first := 0, 0, 0, 0
+	for i, u := range ends {
+		var mo []float64
+		for _, seed := range b.seeds {
+			if m := b.pretrain[runKey{seed, 0, ArmForgetting, ""}]; m != nil {
+				for _, v := range m.valid {
+					if v.update == u && isFinite(v.maskOnlyLoss) {
+						mo = append(mo, v.maskOnlyLoss)
+					}
+				}
+			}
+		}
+		if len(mo) == 0 {
+			continue
+		}
+		m, _ := report.MeanStd(mo)
+		gap := "n/a"
+		if haveFloor {
+			gap = fmt.Sprintf("%+.3f", floor-m)
+			if m < floor {
+				below++
+				if first == 0 {
+					first = i + 1
+				}
+			}
+			if floor-m >= 1 {
+				nat++
+			}
+		}
+		measured++
+		t.Rows = append(t.Rows, []string{strconv.Itoa(i + 1), strconv.Itoa(u), fmtNum(m, 3), gap})
+	}
+	if measured == 0 {
+		b.add(&report.Paragraph{Text: "No validation was logged at the end of a forgetting episode (validate every K updates, or a divisor of K, to see whether the episodes are long enough)."})
+		return
+	}
+	switch {
+	case !haveFloor:
+		b.add(&report.Paragraph{Text: "Without an English unigram floor, the episodes' end losses below cannot be judged."})
+	case below == 0:
+		b.add(&report.Paragraph{Text: fmt.Sprintf("**No episode of the forgetting arm ended below the English unigram floor** (%d measured): "+
+			"the episodes were too short for fresh embeddings to get past unigram level, so the comparison of the arms says little about forgetting.", measured)})
+	default:
+		b.add(&report.Paragraph{Text: fmt.Sprintf("%d of %d measured episodes of the forgetting arm ended below the English unigram floor, the first of them episode %d; "+
+			"%d ended at least 1 nat below.", below, measured, first, nat)})
+	}
+	b.add(t)
 }
 
 // floorSentence says whether the standard body's mask-only loss is at least

@@ -271,6 +271,15 @@ func TestWriteReport(t *testing.T) {
 			t.Errorf("untrained random arm (seed %s): mask-only loss %q, want n/a", r[1], r[mo])
 		}
 	}
+	// Forgetting episodes end every 50 of 300 updates; validations at 100,
+	// 200 and 300 give mask-only losses 8.0, 7.5 and 7.0 against a floor of 7.0.
+	ep := findTable(t, doc, "Forgetting arm: mask-only validation loss at the end of each 50-update")
+	if len(ep.Rows) != 3 {
+		t.Errorf("episode table has %d rows, want 3 (the episodes ending at a validation)", len(ep.Rows))
+	}
+	if !strings.Contains(string(md), "**No episode of the forgetting arm ended below the English unigram floor** (3 measured)") {
+		t.Error("report.md lacks the verdict on the forgetting episodes")
+	}
 	f1 := findTable(t, doc, "topic: zero-shot macro-F1")
 	ceil := findTable(t, doc, "topic: English ceiling")
 	gain := findTable(t, doc, "topic: relative gain")
@@ -299,6 +308,9 @@ func TestWriteReport(t *testing.T) {
 		{pre, "random", "valid loss (80/10/10)", "n/a"},
 		{pre, "random", "tokens/s", "n/a"},
 		{pre, "forgetting", "resets", "5"},
+		{ep, "2", "last update", "100"},
+		{ep, "4", "mask-only loss", "7.500"},
+		{ep, "6", "below the unigram floor by", "+0.000"},
 	})
 }
 
@@ -476,5 +488,57 @@ func TestWriteReportAdaptationSeeds(t *testing.T) {
 	})
 	if want := "over 4 replicates (2 pretraining seed(s) × 2 adaptation seeds"; !strings.Contains(acc.Caption, want) {
 		t.Errorf("caption %q lacks %q", acc.Caption, want)
+	}
+}
+
+func TestEpisodeVerdict(t *testing.T) {
+	// With the floor at 8.1, the episode ends 8.0, 7.5 and 7.0 (episodes 2,
+	// 4 and 6) are all below it, and 7.0 by at least 1 nat.
+	root := t.TempDir()
+	res := synthExperiment(t, root)
+	res.UnigramFloor["en"] = 8.1
+	doc, err := buildReport(root, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "3 of 3 measured episodes of the forgetting arm ended below the English unigram floor, the first of them episode 2; 1 ended at least 1 nat below."
+	found := false
+	for _, blk := range doc.Blocks {
+		if p, ok := blk.(*report.Paragraph); ok && p.Text == want {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no paragraph %q", want)
+	}
+	ep := findTable(t, doc, "Forgetting arm: mask-only validation loss")
+	checkCells(t, []cellCase{{ep, "6", "below the unigram floor by", "+1.100"}})
+}
+
+func TestReadResultsRewritesReport(t *testing.T) {
+	root := t.TempDir()
+	res := synthExperiment(t, root)
+	for i := range res.Pretrain { // JSON has no NaN: the runner writes zeros (orZero)
+		p := &res.Pretrain[i]
+		p.ValidLoss, p.MaskOnlyLoss, p.MaskOnlyAccuracy = orZero(p.ValidLoss), orZero(p.MaskOnlyLoss), orZero(p.MaskOnlyAccuracy)
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, Layout{Root: root}.Results(), string(raw))
+	got, err := ReadResults(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Scores) != len(res.Scores) || got.Scores[5] != res.Scores[5] || got.Config.Pretrain != res.Config.Pretrain {
+		t.Errorf("read back %d scores and config %+v; wrote %d and %+v", len(got.Scores), got.Config.Pretrain, len(res.Scores), res.Config.Pretrain)
+	}
+	if err := WriteReport(root, got); err != nil {
+		t.Fatal(err)
+	}
+	write(t, Layout{Root: root}.Results(), `{"scores": [`)
+	if _, err := ReadResults(root); err == nil || !strings.Contains(err.Error(), "results.json") {
+		t.Errorf("truncated results.json: err = %v, want one naming the file", err)
 	}
 }

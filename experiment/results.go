@@ -1,7 +1,9 @@
 package experiment
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 )
 
@@ -112,3 +114,18 @@ func (l Layout) Eval(seed int, arm, task string) string {
 
 // Results is results.json.
 func (l Layout) Results() string { return filepath.Join(l.Root, "results.json") }
+
+// ReadResults reads the results.json of an experiment directory, so that its
+// report can be written again (by a newer Lethe, say) without rerunning it.
+func ReadResults(root string) (*Results, error) {
+	path := Layout{Root: root}.Results()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	var res Results
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("experiment: %s: %w", path, err)
+	}
+	return &res, nil
+}

@@ -42,7 +42,8 @@ data directory is missing it is built first (apt-get, no root).
 
 Finished stages are cached: running the same command again skips them and resumes the stage that
 was cut off (Ctrl-C saves a checkpoint). A directory holding an experiment with another
-configuration is refused.`,
+configuration is refused. --report-only writes the report of an experiment directory again
+from its results.json, running nothing.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 			preset := fs.String("preset", "quick", fmt.Sprintf("configuration preset %v", experiment.PresetNames()))
 			cfgFile := fs.String("config", "", "JSON file overriding any setting of the preset")
@@ -52,7 +53,22 @@ configuration is refused.`,
 			adaptSeeds := fs.Int("adapt-seeds", 0, "adaptation replicates of every pretrained body (default: the preset's)")
 			langs := fs.String("langs", "", "comma-separated target languages, close to distant (default: the preset's)")
 			threads := fs.Int("threads", 0, "cores to use (default: the preset's)")
+			reportOnly := fs.Bool("report-only", false, "run nothing: write the report of --out again from its results.json and metrics")
 			return func(ctx context.Context, env *runEnv) error {
+				if *reportOnly {
+					if *out == "" {
+						return fmt.Errorf("experiment: --report-only needs --out, the experiment directory")
+					}
+					res, err := experiment.ReadResults(*out)
+					if err != nil {
+						return err
+					}
+					if err := experiment.WriteReport(*out, res); err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "report: %s\n", filepath.Join(*out, "report.html"))
+					return nil
+				}
 				c, err := experiment.Preset(*preset)
 				if err != nil {
 					return err
