@@ -294,8 +294,18 @@ func (b *reportBuilder) summary() error {
 	var s strings.Builder
 	fmt.Fprintf(&s, "Preset **%s**: pretraining arms %s; target languages %s (ordered from close to distant from English); tasks %s; %d seed(s), each adapted with %d adaptation seed(s). ",
 		mdLiteral(c.Preset), mdLiteral(strings.Join(c.Arms, ", ")), mdLiteral(strings.Join(c.Languages, ", ")), mdLiteral(strings.Join(c.Tasks, ", ")), len(b.seeds), len(b.reps)/max(len(b.seeds), 1))
-	fmt.Fprintf(&s, "Body: hidden %d, %d layers, %d heads, FFN %d, sequences of %d tokens; vocabularies %d (English) and %d (each target language). ",
-		c.Model.Hidden, c.Model.Layers, c.Model.Heads, c.Model.FFN, c.Model.SeqLen, c.Tokenizer.EnglishVocab, c.Tokenizer.LanguageVocab)
+	var overrides []string
+	for _, lang := range c.Languages {
+		if v, ok := c.Tokenizer.LanguageVocabOverrides[lang]; ok {
+			overrides = append(overrides, fmt.Sprintf("%s %d", lang, v))
+		}
+	}
+	others := ""
+	if len(overrides) > 0 {
+		others = "; " + mdLiteral(strings.Join(overrides, ", "))
+	}
+	fmt.Fprintf(&s, "Body: hidden %d, %d layers, %d heads, FFN %d, sequences of %d tokens; vocabularies %d (English) and %d (each target language%s). ",
+		c.Model.Hidden, c.Model.Layers, c.Model.Heads, c.Model.FFN, c.Model.SeqLen, c.Tokenizer.EnglishVocab, c.Tokenizer.LanguageVocab, others)
 	fmt.Fprintf(&s, "Pretraining: %d updates of batch %d", c.Pretrain.Updates, c.Pretrain.BatchSize)
 	if slices.Contains(c.Arms, ArmForgetting) && c.Pretrain.ForgetEvery > 0 {
 		fmt.Fprintf(&s, ", the forgetting arm resetting its token embeddings every %d updates", c.Pretrain.ForgetEvery)
