@@ -123,7 +123,8 @@ func PresetNames() []string { return []string{"quick", "small", "full"} }
 //
 //   - quick: proves the whole pipeline in minutes on 2 cores (a smoke test: its
 //     numbers mean nothing, and the report says so);
-//   - small: the CPU-scale replication for 2 cores: hidden 128, 2 layers,
+//   - small: the CPU-scale replication for 2 cores (1 h 14 min for one
+//     seed here): hidden 128, 2 layers,
 //     a 2k English vocabulary, 12,000 pretraining updates of 32 x 128 tokens
 //     on the first 16 MB of the English corpus (Debian's package
 //     descriptions) with a reset every 1,000 (11 resets), 1M-token
@@ -148,7 +149,7 @@ func Preset(name string) (Config, error) {
 		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 64, LR: 1e-3, Warmup: 0.06, MaxTrain: 3000}
 	case "small":
 		// A narrow, shallow body (~0.4M parameters besides the embeddings)
-		// runs at ~60k tokens/s here, 7x the hidden-256 shape, so both arms
+		// ran at 56k tokens/s here (docs/results/small), 7x the hidden-256 shape, so both arms
 		// fit 12,000 updates of 32 x 128 tokens: the standard body leaves
 		// the unigram plateau after ~2,000 updates, and 1,000-update
 		// episodes let fresh embeddings get below the floor (PROTOCOL.md:

@@ -35,7 +35,7 @@ for my languages?":
   6. results.json and a report (report.md, report.html, plots/*.svg) in --out.
 
 Presets: quick (a smoke test of the whole pipeline in minutes; its numbers mean nothing),
-small (the CPU-scale replication, 1 h 43 min for one seed on 2 cores), full (the paper's sizes,
+small (the CPU-scale replication, 1 h 14 min for one seed and 3 adaptation seeds on 2 cores), full (the paper's sizes,
 for big machines). --config FILE overrides any setting with JSON (the keys of config.json in
 an experiment directory). The data comes from "lethe data build" (--data); when the default
 data directory is missing it is built first (apt-get, no root).
