@@ -276,16 +276,32 @@ func (b *reportBuilder) items(task, lang, setting string) string {
 func accuracyOf(s Score) float64 { return s.Accuracy }
 func macroF1Of(s Score) float64  { return s.MacroF1 }
 
-// seedsPhrase says over how many seeds a figure is aggregated.
+// seedsPhrase says over how many replicates a table mixing zero-shot
+// figures with English and ceiling ones is aggregated.
 func (b *reportBuilder) seedsPhrase() string {
-	switch {
-	case len(b.reps) == 1:
-		return "one seed"
-	case len(b.reps) == len(b.seeds):
-		return fmt.Sprintf("mean ± sample standard deviation over %d seeds", len(b.seeds))
+	if len(b.reps) == len(b.seeds) {
+		return b.pipelinePhrase()
 	}
-	return fmt.Sprintf("mean ± sample standard deviation over %d replicates (%d pretraining seed(s) × %d adaptation seeds; English and ceiling figures, which involve no adaptation, over the %d pretraining seed(s))",
-		len(b.reps), len(b.seeds), len(b.reps)/len(b.seeds), len(b.seeds))
+	return b.replicatePhrase() + "; English and ceiling figures, which involve no adaptation, over the pretraining seed(s)"
+}
+
+// replicatePhrase says over how many replicates (pipeline seed x
+// adaptation seed) an adaptation figure is aggregated.
+func (b *reportBuilder) replicatePhrase() string {
+	if len(b.reps) == len(b.seeds) {
+		return b.pipelinePhrase()
+	}
+	return fmt.Sprintf("mean ± sample standard deviation over %d replicates (%d pretraining seed(s) × %d adaptation seeds)",
+		len(b.reps), len(b.seeds), len(b.reps)/len(b.seeds))
+}
+
+// pipelinePhrase says over how many pipeline seeds a figure that involves
+// no adaptation is aggregated.
+func (b *reportBuilder) pipelinePhrase() string {
+	if len(b.seeds) == 1 {
+		return "one seed"
+	}
+	return fmt.Sprintf("mean ± sample standard deviation over %d seeds", len(b.seeds))
 }
 
 // summary is the title paragraph: what was run, and the quick-preset warning.
@@ -413,7 +429,7 @@ func (b *reportBuilder) zeroShotTable(task, metricName string, metric func(Score
 func (b *reportBuilder) ceilingTable(task string) *report.Table {
 	c := b.cfg
 	t := &report.Table{
-		Caption: fmt.Sprintf("%s: English ceiling, the English task model's accuracy (%%) on the English originals of each language's test items, %s.", mdLiteral(task), b.seedsPhrase()),
+		Caption: fmt.Sprintf("%s: English ceiling, the English task model's accuracy (%%) on the English originals of each language's test items, %s.", mdLiteral(task), b.pipelinePhrase()),
 		Header:  []string{"language", "items"},
 		Align:   []report.Align{report.AlignLeft},
 	}
@@ -647,7 +663,7 @@ func (b *reportBuilder) adaptation() error {
 	b.add(&report.Paragraph{Text: "Only the new language's token embeddings (and the tied output projection) are trained; the body stays frozen."})
 	if len(b.res.Adapt) > 0 {
 		t := &report.Table{
-			Caption: fmt.Sprintf("End state of language adaptation, %s: validation losses (nats per masked token) and mask-only accuracy.", b.seedsPhrase()),
+			Caption: fmt.Sprintf("End state of language adaptation, %s: validation losses (nats per masked token) and mask-only accuracy.", b.replicatePhrase()),
 			Header:  []string{"language", "arm", "train tokens", "valid loss (80/10/10)", "mask-only loss", "mask-only acc (%)", "unigram floor"},
 			Align:   []report.Align{report.AlignLeft, report.AlignLeft},
 		}
@@ -809,7 +825,7 @@ func (b *reportBuilder) relativeGain() error {
 			YLabel: "(forgetting - standard) / standard (%)", Groups: groups,
 		}
 		t := &report.Table{
-			Caption: fmt.Sprintf("%s: relative gain (%%) of the forgetting arm's zero-shot accuracy over the standard arm's, computed per replicate, %s.", mdLiteral(task), b.seedsPhrase()),
+			Caption: fmt.Sprintf("%s: relative gain (%%) of the forgetting arm's zero-shot accuracy over the standard arm's, computed per replicate, %s.", mdLiteral(task), b.replicatePhrase()),
 			Header:  []string{"language"},
 			Align:   []report.Align{report.AlignLeft},
 		}
