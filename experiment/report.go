@@ -94,12 +94,13 @@ func (k scoreKey) at(rep replicate) replicate {
 
 // reportBuilder gathers the inputs of the report and appends its sections.
 type reportBuilder struct {
-	res    *Results
-	cfg    *Config
-	layout Layout
-	seeds  []int       // pipeline seeds
-	reps   []replicate // every pipeline seed with every adaptation seed
-	doc    report.Document
+	res        *Results
+	cfg        *Config
+	layout     Layout
+	seeds      []int       // pipeline seeds
+	adaptSeeds int         // adaptation seeds per pipeline seed
+	reps       []replicate // every pipeline seed with every adaptation seed
+	doc        report.Document
 
 	pretrain, adapt, finetune map[runKey]*metricsRun
 	scores                    map[scoreKey]map[replicate]Score
@@ -114,15 +115,15 @@ func (b *reportBuilder) load() error {
 	for _, p := range b.res.Pretrain {
 		maxSeed = max(maxSeed, p.Seed)
 	}
-	maxAdapt := b.cfg.Adapt.Replicates()
+	b.adaptSeeds = b.cfg.Adapt.Replicates()
 	for _, a := range b.res.Adapt {
 		maxSeed = max(maxSeed, a.Seed)
-		maxAdapt = max(maxAdapt, a.AdaptSeed)
+		b.adaptSeeds = max(b.adaptSeeds, a.AdaptSeed)
 	}
 	b.scores = map[scoreKey]map[replicate]Score{}
 	for _, s := range b.res.Scores {
 		maxSeed = max(maxSeed, s.Seed)
-		maxAdapt = max(maxAdapt, s.AdaptSeed)
+		b.adaptSeeds = max(b.adaptSeeds, s.AdaptSeed)
 		k := scoreKey{arm: s.Arm, task: s.Task, lang: s.Lang, setting: s.Setting, step: s.AdaptUpdates}
 		switch s.Setting {
 		case SettingEnglish:
@@ -137,7 +138,7 @@ func (b *reportBuilder) load() error {
 	}
 	for s := 1; s <= maxSeed; s++ {
 		b.seeds = append(b.seeds, s)
-		for a := 1; a <= maxAdapt; a++ {
+		for a := 1; a <= b.adaptSeeds; a++ {
 			b.reps = append(b.reps, replicate{s, a})
 		}
 	}
@@ -159,7 +160,7 @@ func (b *reportBuilder) load() error {
 				return err
 			}
 			for _, lang := range b.cfg.Languages {
-				for a := 1; a <= maxAdapt; a++ {
+				for a := 1; a <= b.adaptSeeds; a++ {
 					if err := read(b.adapt, runKey{seed, a, arm, lang}, b.layout.Adapt(seed, a, arm, lang)); err != nil {
 						return err
 					}
@@ -279,7 +280,7 @@ func macroF1Of(s Score) float64  { return s.MacroF1 }
 // seedsPhrase says over how many replicates a table mixing zero-shot
 // figures with English and ceiling ones is aggregated.
 func (b *reportBuilder) seedsPhrase() string {
-	if len(b.reps) == len(b.seeds) {
+	if b.adaptSeeds == 1 {
 		return b.pipelinePhrase()
 	}
 	return b.replicatePhrase() + "; English and ceiling figures, which involve no adaptation, over the pretraining seed(s)"
@@ -288,11 +289,11 @@ func (b *reportBuilder) seedsPhrase() string {
 // replicatePhrase says over how many replicates (pipeline seed x
 // adaptation seed) an adaptation figure is aggregated.
 func (b *reportBuilder) replicatePhrase() string {
-	if len(b.reps) == len(b.seeds) {
+	if b.adaptSeeds == 1 {
 		return b.pipelinePhrase()
 	}
 	return fmt.Sprintf("mean ± sample standard deviation over %d replicates (%d pretraining seed(s) × %d adaptation seeds)",
-		len(b.reps), len(b.seeds), len(b.reps)/len(b.seeds))
+		len(b.reps), len(b.seeds), b.adaptSeeds)
 }
 
 // pipelinePhrase says over how many pipeline seeds a figure that involves
@@ -309,7 +310,7 @@ func (b *reportBuilder) summary() error {
 	c := b.cfg
 	var s strings.Builder
 	fmt.Fprintf(&s, "Preset **%s**: pretraining arms %s; target languages %s (ordered from close to distant from English); tasks %s; %d seed(s), each adapted with %d adaptation seed(s). ",
-		mdLiteral(c.Preset), mdLiteral(strings.Join(c.Arms, ", ")), mdLiteral(strings.Join(c.Languages, ", ")), mdLiteral(strings.Join(c.Tasks, ", ")), len(b.seeds), len(b.reps)/max(len(b.seeds), 1))
+		mdLiteral(c.Preset), mdLiteral(strings.Join(c.Arms, ", ")), mdLiteral(strings.Join(c.Languages, ", ")), mdLiteral(strings.Join(c.Tasks, ", ")), len(b.seeds), b.adaptSeeds)
 	var overrides []string
 	for _, lang := range c.Languages {
 		if v, ok := c.Tokenizer.LanguageVocabOverrides[lang]; ok {
