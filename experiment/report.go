@@ -134,6 +134,7 @@ func (b *reportBuilder) load() error {
 		if b.scores[k] == nil {
 			b.scores[k] = map[replicate]Score{}
 		}
+		// Zero-shot scores written before adaptation seeds existed carry 0: replicate 1.
 		b.scores[k][k.at(replicate{s.Seed, max(s.AdaptSeed, 1)})] = s // a later duplicate replaces an earlier one
 	}
 	for s := 1; s <= maxSeed; s++ {
