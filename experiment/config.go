@@ -80,7 +80,7 @@ type PretrainConfig struct {
 
 // AdaptConfig is stage 2 for every arm and language.
 type AdaptConfig struct {
-	MaxTokens    int64   `json:"max_tokens"` // the low-data budget of language L
+	MaxTokens    int64   `json:"max_tokens"` // the low-data budget of language L: the one the main tables show
 	Updates      int     `json:"updates"`    // the "full" adaptation
 	LowStep      int     `json:"low_step"`   // the "low-step" checkpoint (must be in SaveAt)
 	SaveAt       []int   `json:"save_at"`    // checkpoints evaluated for the convergence curves
@@ -95,6 +95,40 @@ type AdaptConfig struct {
 	// order and masking, so the spread of zero-shot scores over them is the
 	// noise of adaptation alone, without the cost of pretraining again.
 	Seeds int `json:"seeds,omitempty"`
+	// Budgets are the token budgets of the budget curves (the paper's
+	// Figure 1), increasing: every arm is adapted to every language once per
+	// budget (and adaptation seed), and every run is spliced and scored.
+	// Empty: MaxTokens alone. A budget larger than a language's corpus
+	// trains on all of it (the summary records the tokens used).
+	Budgets []int64 `json:"budgets,omitempty"`
+	// LanguageBudgets replaces Budgets for some languages, for example one
+	// budget for the synthetic word-order languages.
+	LanguageBudgets map[string][]int64 `json:"language_budgets,omitempty"`
+}
+
+// budgets is the token budgets language lang is adapted under, increasing.
+func (a AdaptConfig) budgets(lang string) []int64 {
+	if b, ok := a.LanguageBudgets[lang]; ok {
+		return b
+	}
+	if len(a.Budgets) > 0 {
+		return a.Budgets
+	}
+	return []int64{a.MaxTokens}
+}
+
+// curves reports whether the experiment has budget curves; its adaptation
+// runs then live in one directory per budget.
+func (a AdaptConfig) curves() bool { return len(a.Budgets) > 0 || len(a.LanguageBudgets) > 0 }
+
+// mainBudget is the budget of language lang that the main tables show:
+// MaxTokens if lang is adapted under it, its largest budget otherwise.
+func (a AdaptConfig) mainBudget(lang string) int64 {
+	b := a.budgets(lang)
+	if slices.Contains(b, a.MaxTokens) {
+		return a.MaxTokens
+	}
+	return b[len(b)-1]
 }
 
 // Replicates is the number of adaptation replicates per body: Seeds, at
@@ -223,6 +257,21 @@ func (c *Config) Validate() error {
 	for _, t := range c.Tasks {
 		if t != "topic" && t != "pair" {
 			return fmt.Errorf("experiment: unknown task %q (want topic or pair)", t)
+		}
+	}
+	for _, l := range c.Languages {
+		b := c.Adapt.budgets(l)
+		if len(b) == 0 || b[0] <= 0 || !slices.IsSorted(b) || len(slices.Compact(slices.Clone(b))) != len(b) {
+			return fmt.Errorf("experiment: the token budgets of %s %v must be positive and increasing", l, b)
+		}
+		if englishDerived(l) && c.Pretrain.MaxCorpusBytes <= 0 {
+			return fmt.Errorf("experiment: language %s adapts on English text that pretraining did not use, "+
+				"but pretraining uses all of it: set pretrain.max_corpus_bytes", l)
+		}
+	}
+	for l := range c.Adapt.LanguageBudgets {
+		if !slices.Contains(c.Languages, l) {
+			return fmt.Errorf("experiment: adapt.language_budgets names %s, which is not among the languages %v", l, c.Languages)
 		}
 	}
 	if !slices.IsSorted(c.Adapt.SaveAt) {

@@ -55,8 +55,8 @@ func buildReport(root string, res *Results) (*report.Document, error) {
 	}
 	b.doc.Title = "Lethe experiment: pretraining with active forgetting"
 	for _, section := range []func() error{
-		b.summary, b.mainResults, b.pretraining, b.adaptation, b.finetuning,
-		b.convergence, b.relativeGain, b.howToRead, b.reproduce,
+		b.answer, b.controls, b.curves, b.mainResults, b.pretraining, b.adaptation, b.finetuning,
+		b.convergence, b.relativeGain, b.howToRead, b.summary, b.reproduce,
 	} {
 		if err := section(); err != nil {
 			return nil, err
@@ -81,6 +81,9 @@ type replicate struct{ seed, adapt int }
 type scoreKey struct {
 	arm, task, lang, setting string
 	step                     int
+	// budget is the token budget of a zero-shot cell of the budget curves;
+	// 0 for the language's main budget (what the main tables show).
+	budget int64
 }
 
 // at is the replicate under which cell k stores the score of rep: rep
@@ -126,10 +129,12 @@ func (b *reportBuilder) load() error {
 		b.adaptSeeds = max(b.adaptSeeds, s.AdaptSeed)
 		k := scoreKey{arm: s.Arm, task: s.Task, lang: s.Lang, setting: s.Setting, step: s.AdaptUpdates}
 		switch s.Setting {
-		case SettingEnglish:
+		case SettingEnglish, SettingOracle, SettingFresh:
 			k.lang, k.step = "", 0
 		case SettingCeiling:
 			k.step = 0
+		case SettingZeroShot:
+			k.budget = b.budgetKey(s.Lang, s.Budget)
 		}
 		if b.scores[k] == nil {
 			b.scores[k] = map[replicate]Score{}
@@ -162,7 +167,7 @@ func (b *reportBuilder) load() error {
 			}
 			for _, lang := range b.cfg.Languages {
 				for a := 1; a <= b.adaptSeeds; a++ {
-					if err := read(b.adapt, runKey{seed, a, arm, lang}, b.layout.Adapt(seed, a, arm, lang)); err != nil {
+					if err := read(b.adapt, runKey{seed, a, arm, lang}, b.layout.Adapt(seed, a, arm, lang, b.storedBudget(b.cfg.Adapt.mainBudget(lang)))); err != nil {
 						return err
 					}
 				}
@@ -175,6 +180,24 @@ func (b *reportBuilder) load() error {
 		}
 	}
 	return nil
+}
+
+// storedBudget is the budget as scores and run directories record it: 0 in
+// an experiment without budget curves.
+func (b *reportBuilder) storedBudget(budget int64) int64 {
+	if !b.cfg.Adapt.curves() {
+		return 0
+	}
+	return budget
+}
+
+// budgetKey is the scoreKey budget of a zero-shot score of language lang
+// stored with budget: 0 for the main budget.
+func (b *reportBuilder) budgetKey(lang string, stored int64) int64 {
+	if stored == b.storedBudget(b.cfg.Adapt.mainBudget(lang)) {
+		return 0
+	}
+	return stored
 }
 
 // repsOf is the replicates that cell k has samples for: every replicate for
@@ -306,9 +329,11 @@ func (b *reportBuilder) pipelinePhrase() string {
 	return fmt.Sprintf("mean ± sample standard deviation over %d seeds", len(b.seeds))
 }
 
-// summary is the title paragraph: what was run, and the quick-preset warning.
+// summary is the settings paragraph: what was run, with what, and how long
+// it took.
 func (b *reportBuilder) summary() error {
 	c := b.cfg
+	b.add(&report.Heading{Level: 2, Text: "Settings"})
 	var s strings.Builder
 	fmt.Fprintf(&s, "Preset **%s**: pretraining arms %s; target languages %s (ordered from close to distant from English); tasks %s; %d seed(s), each adapted with %d adaptation seed(s). ",
 		mdLiteral(c.Preset), mdLiteral(strings.Join(c.Arms, ", ")), mdLiteral(strings.Join(c.Languages, ", ")), mdLiteral(strings.Join(c.Tasks, ", ")), len(b.seeds), b.adaptSeeds)
@@ -343,9 +368,6 @@ func (b *reportBuilder) summary() error {
 		fmt.Fprintf(&s, " Command: %s.", codeSpan(b.res.Command))
 	}
 	b.add(&report.Paragraph{Text: s.String()})
-	if c.Preset == "quick" {
-		b.add(&report.Note{Text: "quick preset: a smoke test of the pipeline; its numbers mean nothing"})
-	}
 	return nil
 }
 

@@ -106,7 +106,7 @@ func synthExperiment(t *testing.T, root string) *Results {
 						map[string]any{"update": u, "valid_loss": 7 - float64(u)/100, "valid_acc": 0.1,
 							"valid_mask_only_loss": 7.5 - float64(u)/100, "valid_mask_only_acc": 0.05})
 				}
-				writeJSONL(t, l.Adapt(seed, 1, arm, lang), recs)
+				writeJSONL(t, l.Adapt(seed, 1, arm, lang, 0), recs)
 				res.Adapt = append(res.Adapt, AdaptSummary{Seed: seed, Arm: arm, Lang: lang, TrainTokens: 200_000,
 					ValidLoss: 5, MaskOnlyLoss: 5.5, MaskOnlyAcc: 0.1, Seconds: 10})
 			}

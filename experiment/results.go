@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // Settings of a Score.
@@ -12,6 +13,13 @@ const (
 	SettingEnglish  = "english"   // the English task model on the English test set (no adaptation)
 	SettingCeiling  = "ceiling"   // the English task model on the English originals of language L's test items
 	SettingZeroShot = "zero-shot" // the task model spliced with L's embeddings, on L's test items
+	// SettingOracle is the task model spliced, through the same code, with
+	// the embeddings and tokenizer of the pretrained checkpoint it was
+	// fine-tuned from, on the English test set: it must equal SettingEnglish.
+	SettingOracle = "oracle"
+	// SettingFresh is the task model spliced with untrained embeddings, on
+	// the English test set: the chance line of transfer.
+	SettingFresh = "fresh-embeddings"
 )
 
 // Score is one evaluation of one task model on one test file.
@@ -24,11 +32,14 @@ type Score struct {
 	AdaptUpdates int    `json:"adapt_updates"` // the adaptation checkpoint spliced (0 unless zero-shot)
 	// AdaptSeed is the adaptation replicate spliced, 1..Adapt.Seeds (0 for
 	// English and ceiling scores, which involve no adaptation).
-	AdaptSeed int     `json:"adapt_seed,omitempty"`
-	N         int     `json:"n"`
-	Accuracy  float64 `json:"accuracy"` // percent
-	MacroF1   float64 `json:"macro_f1"` // percent
-	File      string  `json:"file"`     // the test file
+	AdaptSeed int `json:"adapt_seed,omitempty"`
+	// Budget is the adaptation token budget of a zero-shot score (0 in an
+	// experiment without budget curves: adapt.max_tokens).
+	Budget   int64   `json:"budget,omitempty"`
+	N        int     `json:"n"`
+	Accuracy float64 `json:"accuracy"` // percent
+	MacroF1  float64 `json:"macro_f1"` // percent
+	File     string  `json:"file"`     // the test file
 }
 
 // PretrainSummary is the end state of one pretraining arm.
@@ -52,7 +63,8 @@ type AdaptSummary struct {
 	AdaptSeed    int     `json:"adapt_seed"` // the adaptation replicate, 1..Adapt.Seeds
 	Arm          string  `json:"arm"`
 	Lang         string  `json:"lang"`
-	TrainTokens  int64   `json:"train_tokens"` // tokens in the budget subsample
+	Budget       int64   `json:"budget,omitempty"` // the token budget (0: adapt.max_tokens, without budget curves)
+	TrainTokens  int64   `json:"train_tokens"`     // tokens in the budget subsample
 	ValidLoss    float64 `json:"valid_loss"`
 	MaskOnlyLoss float64 `json:"valid_mask_only_loss"`
 	MaskOnlyAcc  float64 `json:"valid_mask_only_acc"`
@@ -83,9 +95,23 @@ type Results struct {
 // Layout names the directories of an experiment under its root.
 type Layout struct{ Root string }
 
-// Tokenizer is the SentencePiece model of a language.
+// Tokenizer is the SentencePiece model of a language; the English-derived
+// languages use English's.
 func (l Layout) Tokenizer(lang string) string {
+	if englishDerived(lang) {
+		lang = "en"
+	}
 	return filepath.Join(l.Root, "tokenizers", lang+".model")
+}
+
+// Corpus is the text of an English-derived language, made from the English
+// corpus.
+func (l Layout) Corpus(lang string) string { return filepath.Join(l.Root, "data", lang+".txt") }
+
+// TaskFile is a task file of an English-derived language, made from the
+// English one.
+func (l Layout) TaskFile(task, lang, name string) string {
+	return filepath.Join(l.Root, "tasks", task, lang, name)
 }
 
 // Data is the token-file directory (lethe prepare) of a language.
@@ -97,9 +123,29 @@ func (l Layout) Pretrain(seed int, arm string) string {
 }
 
 // Adapt is adaptation replicate adaptSeed (1..Adapt.Seeds) of an arm to a
-// language, from the arm's body of pipeline seed seed.
-func (l Layout) Adapt(seed, adaptSeed int, arm, lang string) string {
-	return filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "adapt", arm, lang, fmt.Sprintf("seed-%d", adaptSeed))
+// language under a token budget, from the arm's body of pipeline seed seed.
+// Budget 0 (an experiment without budget curves) leaves the budget out of
+// the path.
+func (l Layout) Adapt(seed, adaptSeed int, arm, lang string, budget int64) string {
+	dir := filepath.Join(l.Root, fmt.Sprintf("seed-%d", seed), "adapt", arm, lang)
+	if budget > 0 {
+		dir = filepath.Join(dir, "budget-"+FormatBudget(budget))
+	}
+	return filepath.Join(dir, fmt.Sprintf("seed-%d", adaptSeed))
+}
+
+// FormatBudget writes a token budget compactly: 10000 as 1e4, 3000000 as
+// 3e6, any other number in full.
+func FormatBudget(b int64) string {
+	m, e := b, 0
+	for m >= 10 && m%10 == 0 {
+		m /= 10
+		e++
+	}
+	if e < 3 || m >= 10 {
+		return strconv.FormatInt(b, 10)
+	}
+	return fmt.Sprintf("%de%d", m, e)
 }
 
 // Finetune is the fine-tuning run of an arm on a task.

@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,9 +78,17 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	r.res = &Results{Config: c, Command: o.Command, Started: r.started.UTC().Format(time.RFC3339),
 		Stages: map[string]float64{}, UnigramFloor: map[string]float64{}}
 	langs := append([]string{"en"}, c.Languages...)
-	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*len(c.Languages)*c.Adapt.Replicates()+2*len(c.Arms)*len(c.Tasks))
+	adaptRuns := 0
+	for _, lang := range c.Languages {
+		adaptRuns += len(c.Adapt.budgets(lang)) * c.Adapt.Replicates()
+	}
+	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*adaptRuns+2*len(c.Arms)*len(c.Tasks))
 
 	for _, lang := range langs {
+		if englishDerived(lang) {
+			r.step++ // uses the English tokenizer
+			continue
+		}
 		if err := r.tokenizer(ctx, lang); err != nil {
 			return nil, err
 		}
@@ -107,9 +114,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 		for _, arm := range c.Arms {
 			for _, lang := range c.Languages {
-				for rep := 1; rep <= c.Adapt.Replicates(); rep++ {
-					if err := r.adapt(ctx, seed, rep, arm, lang, handOver[arm]); err != nil {
-						return nil, err
+				for _, budget := range c.Adapt.budgets(lang) {
+					for rep := 1; rep <= c.Adapt.Replicates(); rep++ {
+						if err := r.adapt(ctx, seed, rep, arm, lang, budget, handOver[arm]); err != nil {
+							return nil, err
+						}
 					}
 				}
 			}
@@ -120,7 +129,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 				if err != nil {
 					return nil, err
 				}
-				if err := r.evaluate(ctx, seed, arm, t, taskModel); err != nil {
+				if err := r.evaluate(ctx, seed, arm, t, taskModel, handOver[arm]); err != nil {
 					return nil, err
 				}
 			}
@@ -162,6 +171,40 @@ func (c *Config) taskFile(t, lang, name string) string {
 	return filepath.Join(c.Data, t, lang, name)
 }
 
+// budgetDir is the budget level of an adaptation run's directory: none (0)
+// in an experiment without budget curves.
+func (r *runner) budgetDir(budget int64) int64 {
+	if !r.c.Adapt.curves() {
+		return 0
+	}
+	return budget
+}
+
+// testFile is the test file of task t in language lang, and ceilingFile
+// the English originals of the same items. An English-derived language is
+// scored on the English test set, transformed as its text is (made on first
+// use), so its ceiling is the English test set itself.
+func (r *runner) testFile(t, lang string) (string, error) {
+	switch {
+	case lang == LangRelearn:
+		return r.c.taskFile(t, "en", "test.tsv"), nil
+	case englishDerived(lang):
+		path := r.l.TaskFile(t, lang, "test.tsv")
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+		return path, transformFile(lang, r.c.taskFile(t, "en", "test.tsv"), path, true)
+	}
+	return r.c.taskFile(t, lang, "test.tsv"), nil
+}
+
+func (r *runner) ceilingFile(t, lang string) string {
+	if englishDerived(lang) {
+		return r.c.taskFile(t, "en", "test.tsv")
+	}
+	return r.c.taskFile(t, lang, "test.en.tsv")
+}
+
 // checkData fails at once, naming what is missing and how to make it, when
 // the data directory lacks a corpus or task file the experiment needs.
 func checkData(c Config) error {
@@ -170,6 +213,9 @@ func checkData(c Config) error {
 		need = append(need, c.taskFile(t, "en", "train.tsv"), c.taskFile(t, "en", "dev.tsv"), c.taskFile(t, "en", "test.tsv"))
 	}
 	for _, l := range c.Languages {
+		if englishDerived(l) {
+			continue // made from English's corpus and task files
+		}
 		need = append(need, c.corpusFile(l))
 		for _, t := range c.Tasks {
 			need = append(need, c.taskFile(t, l, "test.tsv"), c.taskFile(t, l, "test.en.tsv"))
@@ -281,12 +327,32 @@ func (r *runner) data(ctx context.Context, lang string) error {
 	}
 	return r.timed("data", func() error {
 		input := r.c.corpusFile(lang)
-		if lang == "en" && r.c.Pretrain.MaxCorpusBytes > 0 {
+		if err := os.MkdirAll(filepath.Join(r.o.Out, "data"), 0o755); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		switch {
+		case lang == "en" && r.c.Pretrain.MaxCorpusBytes > 0:
 			head := filepath.Join(r.o.Out, "data", "en-head.txt")
-			if err := headCorpus(input, head, r.c.Pretrain.MaxCorpusBytes); err != nil {
+			if err := cutCorpus(input, r.c.Pretrain.MaxCorpusBytes, head, ""); err != nil {
 				return err
 			}
 			input = head
+		case englishDerived(lang):
+			// English that pretraining did not read (the documents after
+			// its head), transformed as the language requires.
+			unseen := r.l.Corpus(LangRelearn)
+			if _, err := os.Stat(unseen); err != nil {
+				if err := cutCorpus(r.c.corpusFile("en"), r.c.Pretrain.MaxCorpusBytes, "", unseen); err != nil {
+					return err
+				}
+			}
+			input = unseen
+			if lang != LangRelearn {
+				input = r.l.Corpus(lang)
+				if err := transformFile(lang, unseen, input, false); err != nil {
+					return err
+				}
+			}
 		}
 		enc, err := prepare.LoadEncoder(r.l.Tokenizer(lang))
 		if err != nil {
@@ -299,51 +365,6 @@ func (r *runner) data(ctx context.Context, lang string) error {
 		}
 		return nil
 	})
-}
-
-// headCorpus copies the documents of src into dst until maxBytes are
-// reached, ending at a document boundary (a blank line).
-func headCorpus(src, dst string, maxBytes int64) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("experiment: %w", err)
-	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("experiment: %w", err)
-	}
-	tmp := dst + ".tmp"
-	out, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("experiment: %w", err)
-	}
-	w := bufio.NewWriter(out)
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	var n int64
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" && n >= maxBytes {
-			break
-		}
-		w.WriteString(line)
-		w.WriteByte('\n')
-		n += int64(len(line) + 1)
-	}
-	if err := sc.Err(); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("experiment: %s: %w", src, err)
-	}
-	if err := w.Flush(); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("experiment: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("experiment: %w", err)
-	}
-	return os.Rename(tmp, dst)
 }
 
 // modelConfig is the RoBERTa configuration of the experiment's body.
@@ -480,9 +501,9 @@ func summarisePretrain(dir, arm string, sum *PretrainSummary) error {
 
 // adapt runs stage 2 of one arm for one language: adaptation replicate rep
 // of the body of pipeline seed seed.
-func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang, from string) error {
-	dir := r.l.Adapt(seed, rep, arm, lang)
-	r.header("adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, r.c.Adapt.MaxTokens, r.c.Adapt.Updates)
+func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, budget int64, from string) error {
+	dir := r.l.Adapt(seed, rep, arm, lang, r.budgetDir(budget))
+	r.header("adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, budget, r.c.Adapt.Updates)
 	var sum AdaptSummary
 	if readDone(dir, &sum) {
 		fmt.Fprintln(r.log, "cached")
@@ -500,7 +521,7 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang, from strin
 		o.Stage, o.InitFrom = train.StageLanguage, from
 		o.TrainFile, o.ValidFile = filepath.Join(data, "train.tok"), filepath.Join(data, "valid.tok")
 		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer(lang), dir
-		o.MaxTokens, o.SaveAt = a.MaxTokens, a.SaveAt
+		o.MaxTokens, o.SaveAt = budget, a.SaveAt
 		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = a.BatchSize, r.c.Model.SeqLen, a.Updates, a.Warmup, a.LR
 		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = a.ClipNorm, adaptationSeed(seed, rep), a.ValidEvery, a.ValidBatches, a.ValidEvery
 		o.Threads, o.Progress = r.c.Threads, r.log
@@ -508,7 +529,7 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang, from strin
 		if _, err := train.Pretrain(ctx, o); err != nil {
 			return err
 		}
-		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Seconds: time.Since(t).Seconds()}
+		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.budgetDir(budget), Seconds: time.Since(t).Seconds()}
 		if sum.TrainTokens, err = budgetTokens(o); err != nil {
 			return err
 		}
@@ -596,22 +617,36 @@ func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (s
 	return best, writeDone(dir, done)
 }
 
-// evaluate scores one task model: on the English test set, on the English
-// originals of each language's test items (the ceiling), and zero-shot in
-// each language after splicing in the embeddings of every adaptation
-// checkpoint. Each score is cached as JSON in the eval directory.
-func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel string) error {
+// evaluate scores one task model: on the English test set; through the
+// splice code with the embeddings of its own pretrained body (the oracle,
+// which must give the English score exactly) and with untrained embeddings
+// (the chance line); on the English originals of each language's test items
+// (the ceiling); and zero-shot in each language after splicing in the
+// embeddings of every adaptation checkpoint of every budget. Each score is
+// cached as JSON in the eval directory.
+func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body string) error {
 	dir := r.l.Eval(seed, arm, t)
-	r.header("evaluate %s %s (seed %d): English, ceilings and zero-shot in %d languages at %d adaptation checkpoints of %d adaptation seed(s)",
+	r.header("evaluate %s %s (seed %d): English, controls, ceilings and zero-shot in %d languages at %d adaptation checkpoints of %d adaptation seed(s)",
 		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt), r.c.Adapt.Replicates())
 	return r.timed("evaluate", func() error {
 		var english *finetune.Model // the task model, loaded once for English and every ceiling
-		score := func(model, file, lang, setting string, u, rep int) error {
-			path := filepath.Join(dir, scoreFile(lang, setting, u, rep))
+		// score evaluates model (made by splice when the score is not
+		// cached) on file.
+		score := func(model string, splice func(out string) error, file, lang, setting string, u, rep int, budget int64) error {
+			path := filepath.Join(dir, scoreFile(lang, setting, u, rep, budget))
 			var res evaluate.Result
 			if raw, err := os.ReadFile(path); err != nil || json.Unmarshal(raw, &res) != nil || res.Overall == nil {
 				m := english
-				if m == nil || model != taskModel {
+				if splice != nil {
+					model = filepath.Join(dir, ".spliced")
+					os.RemoveAll(model)
+					defer os.RemoveAll(model)
+					if err := splice(model); err != nil {
+						return err
+					}
+					m = nil
+				}
+				if m == nil {
 					var err error
 					if m, err = finetune.Load(model, 64, r.pool); err != nil {
 						return err
@@ -631,29 +666,43 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel strin
 				res = *got
 			}
 			r.res.Scores = append(r.res.Scores, Score{Seed: seed, Arm: arm, Task: t, Lang: lang, Setting: setting, AdaptUpdates: u, AdaptSeed: rep,
-				N: res.Overall.N, Accuracy: 100 * res.Overall.Accuracy, MacroF1: 100 * res.Overall.MacroF1, File: file})
+				Budget: budget, N: res.Overall.N, Accuracy: 100 * res.Overall.Accuracy, MacroF1: 100 * res.Overall.MacroF1, File: file})
 			return nil
 		}
-		if err := score(taskModel, r.c.taskFile(t, "en", "test.tsv"), "en", SettingEnglish, 0, 0); err != nil {
+		enTest := r.c.taskFile(t, "en", "test.tsv")
+		if err := score(taskModel, nil, enTest, "en", SettingEnglish, 0, 0, 0); err != nil {
+			return err
+		}
+		oracle := func(out string) error {
+			return finetune.Splice(taskModel, body, out, finetune.SpliceOptions{Language: "en"})
+		}
+		if err := score("", oracle, enTest, "en", SettingOracle, 0, 0, 0); err != nil {
+			return err
+		}
+		fresh := func(out string) error {
+			return finetune.Splice(taskModel, body, out, finetune.SpliceOptions{Language: "en", FreshSeed: freshSeed(seed)})
+		}
+		if err := score("", fresh, enTest, "en", SettingFresh, 0, 0, 0); err != nil {
 			return err
 		}
 		for _, lang := range r.c.Languages {
-			if err := score(taskModel, r.c.taskFile(t, lang, "test.en.tsv"), lang, SettingCeiling, 0, 0); err != nil {
+			if err := score(taskModel, nil, r.ceilingFile(t, lang), lang, SettingCeiling, 0, 0, 0); err != nil {
 				return err
 			}
-			for rep := 1; rep <= r.c.Adapt.Replicates(); rep++ {
-				for _, u := range r.c.Adapt.SaveAt {
-					ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang), train.CheckpointAt(u))
-					spliced := filepath.Join(dir, fmt.Sprintf(".spliced-%s-%d-%d", lang, u, rep))
-					if _, err := os.Stat(filepath.Join(dir, scoreFile(lang, SettingZeroShot, u, rep))); err != nil {
-						if err := finetune.Splice(taskModel, ckpt, spliced, finetune.SpliceOptions{Language: lang}); err != nil {
+			test, err := r.testFile(t, lang)
+			if err != nil {
+				return err
+			}
+			for _, budget := range r.c.Adapt.budgets(lang) {
+				for rep := 1; rep <= r.c.Adapt.Replicates(); rep++ {
+					for _, u := range r.c.Adapt.SaveAt {
+						ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang, r.budgetDir(budget)), train.CheckpointAt(u))
+						splice := func(out string) error {
+							return finetune.Splice(taskModel, ckpt, out, finetune.SpliceOptions{Language: lang})
+						}
+						if err := score("", splice, test, lang, SettingZeroShot, u, rep, r.budgetDir(budget)); err != nil {
 							return err
 						}
-					}
-					err := score(spliced, r.c.taskFile(t, lang, "test.tsv"), lang, SettingZeroShot, u, rep)
-					os.RemoveAll(spliced)
-					if err != nil {
-						return err
 					}
 				}
 			}
@@ -663,11 +712,19 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel strin
 	})
 }
 
+// freshSeed is the seed of the untrained embeddings of the chance-line
+// control of pipeline seed seed.
+func freshSeed(seed int) uint64 { return uint64(seed) ^ 0xF7E5_0000_0000 }
+
 // scoreFile names the cached result of one evaluation in an eval directory;
-// rep is the adaptation seed of a zero-shot score (0 otherwise).
-func scoreFile(lang, setting string, u, rep int) string {
-	if setting != SettingZeroShot {
+// rep is the adaptation seed of a zero-shot score (0 otherwise), budget its
+// token budget (0 without budget curves).
+func scoreFile(lang, setting string, u, rep int, budget int64) string {
+	switch {
+	case setting != SettingZeroShot:
 		return fmt.Sprintf("%s-%s-%d.json", lang, setting, u)
+	case budget > 0:
+		return fmt.Sprintf("%s-%s-budget-%s-%d-seed-%d.json", lang, setting, FormatBudget(budget), u, rep)
 	}
 	return fmt.Sprintf("%s-%s-%d-seed-%d.json", lang, setting, u, rep)
 }
@@ -680,7 +737,7 @@ func (r *runner) scoreLine(seed int, arm, t string) string {
 	sum, n := map[string]float64{}, map[string]int{}
 	for _, sc := range r.res.Scores {
 		if sc.Seed == seed && sc.Arm == arm && sc.Task == t && (sc.Setting == SettingEnglish ||
-			(sc.Setting == SettingZeroShot && sc.AdaptUpdates == r.c.Adapt.Updates)) {
+			(sc.Setting == SettingZeroShot && sc.AdaptUpdates == r.c.Adapt.Updates && sc.Budget == r.budgetDir(r.c.Adapt.mainBudget(sc.Lang)))) {
 			if n[sc.Lang] == 0 {
 				langs = append(langs, sc.Lang)
 			}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -153,9 +154,10 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	if t2, _ := os.Stat(l.Tokenizer("en")); !t2.ModTime().Equal(tokStat.ModTime()) {
 		t.Error("the English tokenizer was retrained")
 	}
-	// 3 arms x (English + ceiling + 2 zero-shot checkpoints) for one language.
-	if len(res.Scores) != 3*4 {
-		t.Errorf("%d scores, want 12", len(res.Scores))
+	// 3 arms x (English + oracle + untrained embeddings + ceiling + 2
+	// zero-shot checkpoints) for one language.
+	if len(res.Scores) != 3*6 {
+		t.Errorf("%d scores, want 18", len(res.Scores))
 	}
 	for _, sc := range res.Scores {
 		if sc.N != 40 || sc.Accuracy < 0 || sc.Accuracy > 100 {
@@ -199,7 +201,7 @@ func TestAdaptationSeeds(t *testing.T) {
 	l := Layout{Root: out}
 	var metrics [2][]byte
 	for rep := 1; rep <= 2; rep++ {
-		raw, err := os.ReadFile(filepath.Join(l.Adapt(1, rep, ArmStandard, "de"), train.MetricsFile))
+		raw, err := os.ReadFile(filepath.Join(l.Adapt(1, rep, ArmStandard, "de", 0), train.MetricsFile))
 		if err != nil {
 			t.Fatalf("adaptation seed %d: %v", rep, err)
 		}
@@ -215,9 +217,110 @@ func TestAdaptationSeeds(t *testing.T) {
 	for _, sc := range res.Scores {
 		count[fmt.Sprintf("%s/%d", sc.Setting, sc.AdaptSeed)]++
 	}
-	want := map[string]int{SettingEnglish + "/0": 1, SettingCeiling + "/0": 1, SettingZeroShot + "/1": 2, SettingZeroShot + "/2": 2}
+	want := map[string]int{SettingEnglish + "/0": 1, SettingOracle + "/0": 1, SettingFresh + "/0": 1, SettingCeiling + "/0": 1,
+		SettingZeroShot + "/1": 2, SettingZeroShot + "/2": 2}
 	if !maps.Equal(count, want) {
 		t.Errorf("scores per setting/adaptation seed %v, want %v", count, want)
+	}
+}
+
+// TestBudgetCurvesAndControls runs an experiment with budget curves, the
+// English-derived languages and the controls: the oracle splice scores
+// exactly the English result; every language is adapted once per budget
+// (the token count growing with it), on English text pretraining did not
+// read; the word-order language is scored on the English test set with its
+// words reversed.
+func TestBudgetCurvesAndControls(t *testing.T) {
+	c := tinyConfig(fixtureData(t))
+	c.Arms = []string{ArmStandard}
+	c.Languages = []string{LangRelearn, "de", LangReverse}
+	c.Pretrain.MaxCorpusBytes = 20_000
+	c.Adapt.Budgets = []int64{300, 3000}
+	c.Adapt.LanguageBudgets = map[string][]int64{LangReverse: {3000}}
+	out := t.TempDir()
+	res, err := Run(context.Background(), Options{Config: c, Out: out, Command: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Layout{Root: out}
+	by := map[string][]Score{}
+	for _, sc := range res.Scores {
+		by[sc.Setting] = append(by[sc.Setting], sc)
+	}
+	if len(by[SettingEnglish]) != 1 || len(by[SettingOracle]) != 1 || len(by[SettingFresh]) != 1 {
+		t.Fatalf("English/oracle/fresh scores: %d/%d/%d, want one each", len(by[SettingEnglish]), len(by[SettingOracle]), len(by[SettingFresh]))
+	}
+	en, oracle := by[SettingEnglish][0], by[SettingOracle][0]
+	if oracle.Accuracy != en.Accuracy || oracle.MacroF1 != en.MacroF1 || oracle.N != en.N {
+		t.Errorf("oracle splice scored %+v, the English task model %+v", oracle, en)
+	}
+	// 2 budgets x 2 checkpoints for en-relearn and de, 1 x 2 for en-reverse.
+	if n := len(by[SettingZeroShot]); n != 10 {
+		t.Errorf("%d zero-shot scores, want 10", n)
+	}
+	tokens := map[string][]int64{}
+	for _, a := range res.Adapt {
+		tokens[a.Lang] = append(tokens[a.Lang], a.TrainTokens)
+		if _, err := os.Stat(filepath.Join(l.Adapt(1, 1, ArmStandard, a.Lang, a.Budget), train.CheckpointAt(10))); err != nil {
+			t.Errorf("%s budget %d: %v", a.Lang, a.Budget, err)
+		}
+	}
+	for _, lang := range []string{LangRelearn, "de"} {
+		if ts := tokens[lang]; len(ts) != 2 || ts[0] >= ts[1] || ts[0] > 300+int64(c.Model.SeqLen) {
+			t.Errorf("%s trained on %v tokens under budgets %v", lang, ts, c.Adapt.Budgets)
+		}
+	}
+	head, err := os.ReadFile(filepath.Join(out, "data", "en-head.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseen, err := os.ReadFile(l.Corpus(LangRelearn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus, _ := os.ReadFile(c.corpusFile("en"))
+	if len(head) < 20_000 || len(unseen) == 0 || !bytes.Equal(append(append(head, '\n'), unseen...), corpus) {
+		t.Errorf("pretraining text (%d bytes) and en-relearn text (%d bytes) do not split the corpus (%d bytes) at a document boundary",
+			len(head), len(unseen), len(corpus))
+	}
+	test, err := os.ReadFile(l.TaskFile("topic", LangReverse, "test.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enTest, _ := os.ReadFile(c.taskFile("topic", "en", "test.tsv"))
+	first, enFirst := strings.SplitN(string(test), "\n", 2)[0], strings.SplitN(string(enTest), "\n", 2)[0]
+	label, text, _ := strings.Cut(first, "\t")
+	enLabel, enText, _ := strings.Cut(enFirst, "\t")
+	words, enWords := strings.Fields(text), strings.Fields(enText)
+	if label != enLabel || len(words) != len(enWords) || words[0] != enWords[len(enWords)-1] || words[len(words)-1] != enWords[0] {
+		t.Errorf("en-reverse test line %q is not %q reversed", first, enFirst)
+	}
+}
+
+func TestTransformWords(t *testing.T) {
+	line := "the  quick brown fox jumps"
+	if got := transformWords(LangRelearn, line); got != line {
+		t.Errorf("en-relearn changed %q to %q", line, got)
+	}
+	if got := transformWords(LangReverse, line); got != "jumps fox brown quick the" {
+		t.Errorf("en-reverse: %q", got)
+	}
+	a, b := transformWords(LangShuffle, line), transformWords(LangShuffle, line)
+	if a != b || len(strings.Fields(a)) != 5 || a == "the quick brown fox jumps" {
+		t.Errorf("en-shuffle: %q then %q", a, b)
+	}
+	w := strings.Fields(a)
+	slices.Sort(w)
+	if strings.Join(w, " ") != "brown fox jumps quick the" {
+		t.Errorf("en-shuffle %q is not a permutation of the words", a)
+	}
+}
+
+func TestFormatBudget(t *testing.T) {
+	for b, want := range map[int64]string{10_000: "1e4", 3_000_000: "3e6", 12_345_000: "12345000", 500: "500", 100: "100"} {
+		if got := FormatBudget(b); got != want {
+			t.Errorf("FormatBudget(%d) = %q, want %q", b, got, want)
+		}
 	}
 }
 

@@ -21,8 +21,14 @@ type SpliceOptions struct {
 	// directory name of the language checkpoint.
 	Language string
 	// Force joins a task model and embeddings even when their lineages say
-	// they were trained on different pretrained bodies.
+	// they were trained on different pretrained bodies, or when the language
+	// checkpoint is another pretrained model rather than an adapted one.
 	Force bool
+	// FreshSeed, when non-zero, splices freshly drawn embeddings (N(0,
+	// initializer_range), padding row zero, from this seed) of the language
+	// checkpoint's vocabulary instead of its trained ones: the chance line of
+	// zero-shot transfer, for a control.
+	FreshSeed uint64
 }
 
 // Splice assembles a model for language L (stage 4 of the protocol): the
@@ -30,10 +36,16 @@ type SpliceOptions struct {
 // embeddings replaced by language L's from the language-adapted checkpoint
 // langDir, and L's tokenizer in place of English's, written to outDir.
 //
+// langDir is normally a language-adapted checkpoint (lethe adapt). It may
+// also be the very pretrained checkpoint the task model was fine-tuned from
+// (same sha256): that is the oracle splice, which gives back the task model
+// itself and so must score exactly its English result.
+//
 // Errors: a task directory without a task head, hidden sizes that differ,
 // an L tokenizer whose vocabulary is not the embeddings' row count, and
 // (unless Force) embeddings adapted on another pretrained body than the one
-// the task model was fine-tuned from.
+// the task model was fine-tuned from, or a pretrained checkpoint other than
+// that body.
 func Splice(taskDir, langDir, outDir string, o SpliceOptions) error {
 	td, err := checkpoint.Resolve(taskDir)
 	if err != nil {
@@ -61,13 +73,8 @@ func Splice(taskDir, langDir, outDir string, o SpliceOptions) error {
 	if _, err := os.Stat(filepath.Join(ld, SpecFile)); err == nil {
 		return fmt.Errorf("splice: %s is a task model, not a language-adapted checkpoint (lethe adapt): pass it as --task", ld)
 	}
-	lineage, err := readLineage(ld)
-	if err != nil {
+	if err := checkSameBody(td, ld, spec, o.Force); err != nil {
 		return fmt.Errorf("splice: %w", err)
-	}
-	if spec.BaseModelSHA256 != "" && lineage.BaseModelSHA256 != spec.BaseModelSHA256 && !o.Force {
-		return fmt.Errorf("splice: the embeddings in %s were adapted on the body %s (sha256 %.12s) but the task model %s was fine-tuned from sha256 %.12s: "+
-			"adapt and fine-tune from the same pretrained checkpoint (or pass --force)", ld, lineage.BaseModel, lineage.BaseModelSHA256, td, spec.BaseModelSHA256)
 	}
 	tokRaw, err := os.ReadFile(filepath.Join(ld, train.TokenizerFile))
 	if err != nil {
@@ -93,17 +100,58 @@ func Splice(taskDir, langDir, outDir string, o SpliceOptions) error {
 	if err := checkpoint.LoadParams(ld, []*nn.Param{emb}, checkpoint.AllowExtra()); err != nil {
 		return fmt.Errorf("splice: %w", err)
 	}
+	if o.FreshSeed != 0 {
+		m.Body.Params.ResetWordEmbeddings(o.FreshSeed)
+	}
 	if err := m.Save(outDir, nil); err != nil {
 		return fmt.Errorf("splice: %w", err)
 	}
 	return nil
 }
 
+// checkSameBody checks that the embeddings of the language checkpoint ld
+// belong to the body the task model td was fine-tuned from: ld was adapted
+// on that body (its lineage says so), or ld is that pretrained body itself
+// (the oracle splice). force accepts any pair.
+func checkSameBody(td, ld string, spec *Spec, force bool) error {
+	if spec.BaseModelSHA256 == "" || force {
+		return nil
+	}
+	lineage, err := readLineage(ld)
+	var none noLineageError
+	if errors.As(err, &none) {
+		sum, herr := train.ModelHash(ld)
+		if herr != nil {
+			return herr
+		}
+		if sum == spec.BaseModelSHA256 {
+			return nil // the pretrained body itself: the oracle splice
+		}
+		return fmt.Errorf("%w, nor the pretrained body (sha256 %.12s) that the task model %s was fine-tuned from (pass --force to splice it anyway)",
+			err, spec.BaseModelSHA256, td)
+	}
+	if err != nil {
+		return err
+	}
+	if lineage.BaseModelSHA256 != spec.BaseModelSHA256 {
+		return fmt.Errorf("the embeddings in %s were adapted on the body %s (sha256 %.12s) but the task model %s was fine-tuned from sha256 %.12s: "+
+			"adapt and fine-tune from the same pretrained checkpoint (or pass --force)", ld, lineage.BaseModel, lineage.BaseModelSHA256, td, spec.BaseModelSHA256)
+	}
+	return nil
+}
+
+// noLineageError is the error of a checkpoint that records no lineage.
+type noLineageError struct{ dir string }
+
+func (e noLineageError) Error() string {
+	return fmt.Sprintf("%s has no %s: it is not a language-adapted checkpoint (make one with lethe adapt)", e.dir, train.LineageFile)
+}
+
 // readLineage reads the lineage a language-adapted checkpoint records.
 func readLineage(dir string) (*train.Lineage, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, train.LineageFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s has no %s: it is not a language-adapted checkpoint (make one with lethe adapt)", dir, train.LineageFile)
+		return nil, noLineageError{dir}
 	}
 	if err != nil {
 		return nil, err

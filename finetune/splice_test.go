@@ -3,6 +3,7 @@ package finetune
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,4 +216,90 @@ func TestSpliceRefuses(t *testing.T) {
 		t.Fatalf("Force did not override the lineage check: %v", err)
 	}
 	checkSpliced(t, f, cls, f.adapted2, out, "de")
+}
+
+// TestSpliceOracle splices a task model with the embeddings and tokenizer of
+// the very pretrained checkpoint it was fine-tuned from: every tensor comes
+// back unchanged, so predictions (and with them any score) are the task
+// model's own.
+func TestSpliceOracle(t *testing.T) {
+	f := shared(t)
+	cls, _ := taskModels(t, f)
+	out := filepath.Join(t.TempDir(), "oracle")
+	if err := Splice(cls, f.base, out, SpliceOptions{Language: "en"}); err != nil {
+		t.Fatalf("the oracle splice was refused: %v", err)
+	}
+	spliced, tuned := tensors(t, out), tensors(t, cls)
+	if len(spliced) != len(tuned) {
+		t.Fatalf("oracle has %d tensors, the task model %d", len(spliced), len(tuned))
+	}
+	for name, want := range tuned {
+		if !slices.Equal(spliced[name], want) {
+			t.Errorf("oracle %s differs from the task model's", name)
+		}
+	}
+	pool := parallel.New(1)
+	defer pool.Close()
+	examples := topicExamples(f.en[:8], 1)
+	var preds [2][]int
+	for i, dir := range []string{cls, out} {
+		m, err := Load(dir, 4, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if preds[i], err = m.PredictLabels(context.Background(), examples); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(preds[0], preds[1]) {
+		t.Errorf("oracle predicts %v, the task model %v", preds[1], preds[0])
+	}
+}
+
+// TestSpliceFresh splices freshly drawn embeddings: N(0, 0.02) with the
+// padding row zero, the same for the same seed, different from the trained
+// ones; every other tensor is the task model's.
+func TestSpliceFresh(t *testing.T) {
+	f := shared(t)
+	cls, _ := taskModels(t, f)
+	var embs [3][]float32
+	for i, seed := range []uint64{7, 7, 8} {
+		out := filepath.Join(t.TempDir(), "fresh")
+		if err := Splice(cls, f.adapted, out, SpliceOptions{Language: "de", FreshSeed: seed}); err != nil {
+			t.Fatal(err)
+		}
+		got := tensors(t, out)
+		for name, want := range tensors(t, cls) {
+			if name != wordEmb && !slices.Equal(got[name], want) {
+				t.Errorf("fresh splice changed %s", name)
+			}
+		}
+		embs[i] = got[wordEmb]
+	}
+	C := f.baseCfg.HiddenSize
+	if len(embs[0]) != f.deVocab*C {
+		t.Fatalf("fresh embeddings have %d values, want %d x %d", len(embs[0]), f.deVocab, C)
+	}
+	if !slices.Equal(embs[0], embs[1]) || slices.Equal(embs[0], embs[2]) {
+		t.Error("fresh embeddings are not a function of the seed")
+	}
+	if slices.Equal(embs[0], tensors(t, f.adapted)[wordEmb]) {
+		t.Error("fresh splice kept the adapted embeddings")
+	}
+	pad := f.baseCfg.PadTokenID
+	var sum, sq float64
+	for i, v := range embs[0] {
+		if i/C == pad {
+			if v != 0 {
+				t.Fatalf("padding row value %v, want 0", v)
+			}
+			continue
+		}
+		sum += float64(v)
+		sq += float64(v) * float64(v)
+	}
+	n := float64(len(embs[0]) - C)
+	if std := math.Sqrt(sq/n - (sum/n)*(sum/n)); math.Abs(std-f.baseCfg.InitializerRange) > 0.002 {
+		t.Errorf("fresh embeddings have std %.4f, want %.3f", std, f.baseCfg.InitializerRange)
+	}
 }

@@ -50,6 +50,19 @@ func (c *LineChart) SVG() ([]byte, error) {
 		if len(s.X) == 0 {
 			return nil, fmt.Errorf("plot: line chart %q: series %d (%q): no points", c.Title, si, s.Name)
 		}
+		if (s.Lo != nil || s.Hi != nil) && (len(s.Lo) != len(s.X) || len(s.Hi) != len(s.X)) {
+			return nil, fmt.Errorf("plot: line chart %q: series %d (%q): band of %d low and %d high values for %d points", c.Title, si, s.Name, len(s.Lo), len(s.Hi), len(s.X))
+		}
+		for i := range s.Lo {
+			for _, v := range []float64{s.Lo[i], s.Hi[i]} {
+				if math.IsInf(v, 0) {
+					return nil, fmt.Errorf("plot: line chart %q: series %d (%q): band value %d is infinite", c.Title, si, s.Name, i)
+				}
+				if !math.IsNaN(v) {
+					ylo, yhi = math.Min(ylo, v), math.Max(yhi, v)
+				}
+			}
+		}
 		for i, x := range s.X {
 			if !finite(x) {
 				return nil, fmt.Errorf("plot: line chart %q: series %d (%q): x[%d] = %v, expected a finite number", c.Title, si, s.Name, i, x)
@@ -171,6 +184,28 @@ func (c *LineChart) SVG() ([]byte, error) {
 
 	s.f(`<g clip-path="url(#CLIPID)">` + "\n")
 	for si, sr := range c.Series {
+		// The band: one polygon per run of points where both ends are set.
+		for i := 0; i < len(sr.Lo); {
+			if math.IsNaN(sr.Lo[i]) || math.IsNaN(sr.Hi[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(sr.Lo) && !math.IsNaN(sr.Lo[j]) && !math.IsNaN(sr.Hi[j]) {
+				j++
+			}
+			s.f(`<polygon class="band" fill="%s" fill-opacity="0.18" stroke="none" points="`, seriesColor(si))
+			for k := i; k < j; k++ {
+				s.f("%.1f,%.1f ", xmap(sr.X[k]), ymap(sr.Hi[k]))
+			}
+			for k := j - 1; k >= i; k-- {
+				s.f("%.1f,%.1f ", xmap(sr.X[k]), ymap(sr.Lo[k]))
+			}
+			s.f("\"/>\n")
+			i = j
+		}
+	}
+	for si, sr := range c.Series {
 		dash := ""
 		if sr.Dashed {
 			dash = ` stroke-dasharray="6 4"`
@@ -205,6 +240,13 @@ func (c *LineChart) SVG() ([]byte, error) {
 			}
 		}
 		flush(len(sr.Y))
+		if sr.Markers {
+			for i, y := range sr.Y {
+				if !math.IsNaN(y) {
+					s.f(`<circle class="marker" cx="%.1f" cy="%.1f" r="3" fill="%s"/>`+"\n", xmap(sr.X[i]), ymap(y), color)
+				}
+			}
+		}
 	}
 	s.f("</g>\n")
 	s.frame(a)

@@ -31,6 +31,12 @@ type Series struct {
 	Name   string
 	X, Y   []float64
 	Dashed bool
+	// Lo and Hi, when set (both, as long as X), draw a translucent band
+	// between them around the line, such as mean ± one standard deviation
+	// over seeds; a NaN in either leaves a gap in the band.
+	Lo, Hi []float64
+	// Markers draws a dot at every point, for curves measured at few x.
+	Markers bool
 }
 
 // HLine is a horizontal reference line across a chart, such as a unigram

@@ -301,6 +301,8 @@ func TestLineChartErrors(t *testing.T) {
 		{"infinite y", LineChart{Series: []Series{{Name: "s", X: one, Y: []float64{math.Inf(1)}}}}, "y[0] is infinite"},
 		{"bad range", LineChart{Series: []Series{{X: one, Y: one}}, YMin: ptr(5), YMax: ptr(1)}, "y range [5, 1]"},
 		{"negative size", LineChart{Width: -1, Series: []Series{{X: one, Y: one}}}, "must not be negative"},
+		{"short band", LineChart{Series: []Series{{Name: "s", X: []float64{1, 2}, Y: []float64{1, 2}, Lo: one, Hi: one}}}, "band of 1 low and 1 high values for 2 points"},
+		{"infinite band", LineChart{Series: []Series{{Name: "s", X: one, Y: one, Lo: one, Hi: []float64{math.Inf(1)}}}}, "band value 0 is infinite"},
 	}
 	for _, tt := range tests {
 		_, err := tt.c.SVG()
@@ -311,6 +313,30 @@ func TestLineChartErrors(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// TestLineChartBand draws a band with a gap: two polygons, the y range
+// widened to the band's ends, and a marker per point.
+func TestLineChartBand(t *testing.T) {
+	nan := math.NaN()
+	c := LineChart{Title: "band", LogX: true, Series: []Series{{
+		Name: "arm", X: []float64{1e4, 1e5, 1e6, 1e7}, Y: []float64{20, 30, 40, 50},
+		Lo: []float64{15, 25, nan, 45}, Hi: []float64{25, 35, nan, 95}, Markers: true,
+	}}}
+	raw, err := c.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := string(raw)
+	if n := strings.Count(svg, `class="band"`); n != 2 {
+		t.Errorf("%d band polygons, want 2 (the NaN splits the band)", n)
+	}
+	if n := strings.Count(svg, `class="marker"`); n != 4 {
+		t.Errorf("%d markers, want 4", n)
+	}
+	if !strings.Contains(svg, ">100<") {
+		t.Error("the y axis does not reach the band's top (95), no tick at 100")
+	}
+}
 
 func TestBarChart(t *testing.T) {
 	c := BarChart{

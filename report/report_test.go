@@ -336,3 +336,27 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("WriteDir of an invalid document left %d files", len(entries))
 	}
 }
+
+// TestCI95 checks the interval against values worked by hand: for
+// {1, 2, 3, 4} the mean is 2.5, the standard deviation sqrt(5/3) and the
+// half-width 3.182 * sqrt(5/3) / 2 = 2.054; for two values t = 12.706.
+func TestCI95(t *testing.T) {
+	m, h := CI95([]float64{1, 2, 3, 4})
+	if m != 2.5 || math.Abs(h-2.054) > 0.001 {
+		t.Errorf("CI95(1..4) = %v ± %v, want 2.5 ± 2.054", m, h)
+	}
+	if _, h := CI95([]float64{0, 2}); math.Abs(h-12.706) > 1e-9 {
+		t.Errorf("CI95(0, 2) half-width %v, want 12.706", h)
+	}
+	if m, h := CI95([]float64{3}); m != 3 || !math.IsNaN(h) {
+		t.Errorf("CI95(3) = %v ± %v, want 3 ± NaN", m, h)
+	}
+	xs := make([]float64, 41)
+	for i := range xs {
+		xs[i] = float64(i % 2)
+	}
+	_, s := MeanStd(xs)
+	if _, h := CI95(xs); math.Abs(h-1.96*s/math.Sqrt(41)) > 1e-12 {
+		t.Errorf("CI95 of 41 values uses %v, want the normal quantile", h*math.Sqrt(41)/s)
+	}
+}

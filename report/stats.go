@@ -51,3 +51,26 @@ func formatFixed(v float64, digits int) string {
 	}
 	return s
 }
+
+// t975 is the 0.975 quantile of Student's t distribution with 1..30 degrees
+// of freedom.
+var t975 = [...]float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+	2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+	2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+
+// CI95 returns the mean of xs and the half-width of its two-sided 95%
+// confidence interval, Student's t with n-1 degrees of freedom (the normal
+// 1.96 beyond 30): the interval over seeds of a difference between arms.
+// The half-width is NaN for fewer than two values.
+func CI95(xs []float64) (mean, half float64) {
+	mean, std := MeanStd(xs)
+	n := len(xs)
+	if n < 2 {
+		return mean, math.NaN()
+	}
+	t := 1.96
+	if n-1 <= len(t975) {
+		t = t975[n-2]
+	}
+	return mean, t * std / math.Sqrt(float64(n))
+}
