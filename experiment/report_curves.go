@@ -167,13 +167,23 @@ func (b *reportBuilder) answer() error {
 	if b.hasArms() {
 		items = append(items, b.tallySentence(task))
 	}
+	// A task the English model cannot learn says nothing about transfer.
+	for _, t := range c.Tasks {
+		p, _, ok := chance(t)
+		if v := b.mean(scoreKey{arm: ArmStandard, task: t, setting: SettingEnglish}, accuracyOf); ok && isFinite(v) && v < p+5 {
+			items = append(items, fmt.Sprintf("**The %s task did not learn in English** (standard arm %.1f%%, chance %.1f%%): "+
+				"its zero-shot scores cannot show transfer.", mdLiteral(t), v, p))
+		}
+	}
 	b.add(&report.List{Items: items})
 	if len(c.Languages) > 0 {
 		lang := c.Languages[0]
 		if slices.Contains(c.Languages, LangRelearn) {
 			lang = LangRelearn
 		}
-		return b.curveFigure(task, lang, "plots/answer-"+fileSafe(task)+"-"+fileSafe(lang)+".svg")
+		if len(c.Adapt.budgets(lang)) > 1 {
+			return b.curveFigure(task, lang, "plots/answer-"+fileSafe(task)+"-"+fileSafe(lang)+".svg")
+		}
 	}
 	return nil
 }

@@ -13,7 +13,8 @@ import (
 const style = `
 body { margin: 0; background: #ffffff; color: #1f2328;
   font: 16px/1.55 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
-main { max-width: 52rem; margin: 0 auto; padding: 2rem 1.25rem 4rem; }
+main { max-width: 72rem; margin: 0 auto; padding: 2rem 1.25rem 4rem; }
+main > p, main > ul, main > h1, main > h2, main > h3, figcaption, .note { max-width: 48rem; }
 h1 { font-size: 1.9rem; line-height: 1.25; margin: 0 0 1.5rem; }
 h2 { font-size: 1.4rem; margin: 2.2rem 0 0.8rem; padding-bottom: 0.2rem; border-bottom: 1px solid #d8dee4; }
 h3 { font-size: 1.15rem; margin: 1.6rem 0 0.6rem; }
@@ -25,9 +26,10 @@ code { background: #f2f4f6; padding: 0.1em 0.3em; border-radius: 3px; }
 pre { background: #f6f8fa; border: 1px solid #e1e4e8; border-radius: 4px; padding: 0.8rem 1rem; overflow-x: auto; line-height: 1.4; }
 pre code { background: none; padding: 0; font-size: 1em; }
 .table-wrap { overflow-x: auto; margin: 0 0 1.4rem; }
-table { border-collapse: collapse; font-size: 0.94rem; }
-caption { caption-side: top; text-align: left; padding-bottom: 0.4rem; color: #444c56; }
-th, td { padding: 0.3rem 0.75rem; border-bottom: 1px solid #e1e4e8; vertical-align: top; }
+.table-wrap > p { margin: 0 0 0.4rem; color: #444c56; max-width: 48rem; }
+table { border-collapse: collapse; font-size: 0.88rem; }
+th, td { padding: 0.25rem 0.55rem; border-bottom: 1px solid #e1e4e8; vertical-align: top; }
+th { max-width: 11rem; }
 thead th { border-bottom: 2px solid #8c959f; font-weight: 600; }
 tbody tr:nth-child(even) { background: #f8f9fa; }
 .l { text-align: left; }
@@ -117,10 +119,13 @@ func htmlTable(w *bufio.Writer, t Table, n int) {
 		}
 		return "l"
 	}
-	w.WriteString("<div class=\"table-wrap\">\n<table>\n")
+	// The caption is a paragraph above the table rather than a <caption>,
+	// so that it wraps at the text's measure however wide the table is.
+	w.WriteString("<div class=\"table-wrap\">\n")
 	if t.Caption != "" {
-		fmt.Fprintf(w, "<caption><strong>Table %d.</strong> %s</caption>\n", n, htmlInline(oneLine(t.Caption)))
+		fmt.Fprintf(w, "<p class=\"caption\" id=\"table-%d\"><strong>Table %d.</strong> %s</p>\n", n, n, htmlInline(oneLine(t.Caption)))
 	}
+	w.WriteString("<table>\n")
 	w.WriteString("<thead><tr>")
 	for c, h := range t.Header {
 		fmt.Fprintf(w, "<th class=\"%s\">%s</th>", class(c), htmlInline(strings.TrimSpace(h)))
