@@ -82,14 +82,18 @@ func TestTrainStepDoesNotAllocate(t *testing.T) {
 		}
 	}
 	step()
-	if n := testing.AllocsPerRun(5, step); n != 0 {
+	// AllocsPerRun counts the mallocs of the whole process and divides by
+	// the runs, rounding down: over 100 runs a step that allocates shows as
+	// at least 1, while the odd allocation of the runtime or the test
+	// framework in the background (which made 5 runs flaky) rounds to 0.
+	if n := testing.AllocsPerRun(100, step); n != 0 {
 		t.Errorf("training step allocates %v times, want 0", n)
 	}
 	// Eval forward and a frozen-body backward take other paths.
 	m.Params.SetRequiresGrad(false)
 	m.Params.WordEmb.RequiresGrad = true
 	step()
-	if n := testing.AllocsPerRun(5, step); n != 0 {
+	if n := testing.AllocsPerRun(100, step); n != 0 {
 		t.Errorf("embeddings-only step allocates %v times, want 0", n)
 	}
 }
