@@ -687,7 +687,7 @@ func (b *reportBuilder) adaptation() error {
 	b.add(&report.Paragraph{Text: "Only the new language's token embeddings (and the tied output projection) are trained; the body stays frozen."})
 	if len(b.res.Adapt) > 0 {
 		t := &report.Table{
-			Caption: fmt.Sprintf("End state of language adaptation, %s: validation losses (nats per masked token) and mask-only accuracy.", b.replicatePhrase()),
+			Caption: fmt.Sprintf("End state of language adaptation at each language's main budget, %s: validation losses (nats per masked token) and mask-only accuracy.", b.replicatePhrase()),
 			Header:  []string{"language", "arm", "train tokens", "valid loss (80/10/10)", "mask-only loss", "mask-only acc (%)", "unigram floor"},
 			Align:   []report.Align{report.AlignLeft, report.AlignLeft},
 		}
@@ -695,7 +695,7 @@ func (b *reportBuilder) adaptation() error {
 			for _, arm := range c.Arms {
 				var tok, vl, mo, ma []float64
 				for _, a := range b.res.Adapt {
-					if a.Lang != lang || a.Arm != arm {
+					if a.Lang != lang || a.Arm != arm || a.Budget != b.storedBudget(c.Adapt.mainBudget(lang)) {
 						continue
 					}
 					tok = appendFinite(tok, float64(a.TrainTokens))

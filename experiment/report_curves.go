@@ -167,6 +167,10 @@ func (b *reportBuilder) answer() error {
 	if b.hasArms() {
 		items = append(items, b.tallySentence(task))
 	}
+	// 4. The language-model level: how well the new embeddings fit.
+	if s := b.lmSentence(); s != "" {
+		items = append(items, s)
+	}
 	// A task the English model cannot learn says nothing about transfer.
 	for _, t := range c.Tasks {
 		p, _, ok := chance(t)
@@ -260,6 +264,83 @@ func (b *reportBuilder) tallySentence(task string) string {
 	s += fmt.Sprintf(". Largest gain: %s at %s tokens, %s points; largest loss or smallest gain: %s at %s tokens, %s points.",
 		mdLiteral(best.lang), FormatBudget(best.budget), best.d, mdLiteral(worst.lang), FormatBudget(worst.budget), worst.d)
 	return s
+}
+
+// lmSentence compares the arms at the language-model level: the mask-only
+// validation loss of the relearnt embeddings after full adaptation at each
+// language's main budget, forgetting minus standard and standard minus the
+// random body, with 95% intervals.
+func (b *reportBuilder) lmSentence() string {
+	c := b.cfg
+	loss := func(arm, lang string) map[replicate]float64 {
+		out := map[replicate]float64{}
+		for _, a := range b.res.Adapt {
+			if a.Arm == arm && a.Lang == lang && a.Budget == b.storedBudget(c.Adapt.mainBudget(lang)) && a.MaskOnlyLoss > 0 {
+				out[replicate{a.Seed, max(a.AdaptSeed, 1)}] = a.MaskOnlyLoss
+			}
+		}
+		return out
+	}
+	compare := func(x, y string) []string {
+		var parts []string
+		for _, lang := range c.Languages {
+			lx, ly := loss(x, lang), loss(y, lang)
+			// Samples: per pipeline seed (the mean of its adaptation seeds)
+			// when there are several, else per adaptation seed.
+			bySeed := map[int][]float64{}
+			var flat []float64
+			for rep, vx := range lx {
+				if vy, ok := ly[rep]; ok {
+					bySeed[rep.seed] = append(bySeed[rep.seed], vx-vy)
+					flat = append(flat, vx-vy)
+				}
+			}
+			d := flat
+			if len(bySeed) >= 2 {
+				d = nil
+				for _, seed := range b.seeds {
+					if xs, ok := bySeed[seed]; ok {
+						m, _ := report.MeanStd(xs)
+						d = append(d, m)
+					}
+				}
+			}
+			if len(d) == 0 {
+				continue
+			}
+			m, h := report.CI95(d)
+			parts = append(parts, fmt.Sprintf("%s %s", mdLiteral(lang), difference{mean: m, half: h, n: len(d)}.nats()))
+		}
+		return parts
+	}
+	var out []string
+	if b.hasArms() {
+		if p := compare(ArmForgetting, ArmStandard); len(p) > 0 {
+			out = append(out, "forgetting minus standard: "+strings.Join(p, "; "))
+		}
+	}
+	if slices.Contains(c.Arms, ArmStandard) && slices.Contains(c.Arms, ArmRandom) {
+		if p := compare(ArmStandard, ArmRandom); len(p) > 0 {
+			out = append(out, "standard minus the random body: "+strings.Join(p, "; "))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	over := "pretraining seeds"
+	if len(b.seeds) < 2 {
+		over = "adaptation seeds"
+	}
+	return fmt.Sprintf("At the language-model level (mask-only validation loss of the relearnt embeddings after full adaptation, nats; "+
+		"negative = the first arm fits the language better; 95%% intervals over %s): %s.", over, strings.Join(out, ". "))
+}
+
+// nats formats a loss difference as "-0.31 [-0.40, -0.22]".
+func (d difference) nats() string {
+	if math.IsNaN(d.half) {
+		return fmt.Sprintf("%+.2f (n=%d)", d.mean, d.n)
+	}
+	return fmt.Sprintf("%+.2f [%+.2f, %+.2f]", d.mean, d.mean-d.half, d.mean+d.half)
 }
 
 // controls is the table of the pipeline controls per task and arm.
