@@ -114,7 +114,9 @@ func (b *reportBuilder) add(blocks ...report.Block) { b.doc.Blocks = append(b.do
 
 // load indexes the scores and reads every run's metrics file that exists.
 func (b *reportBuilder) load() error {
-	maxSeed := b.cfg.Seeds
+	// The seeds are those with results (a report written after the first
+	// of several seeds shows that seed alone).
+	maxSeed := 0
 	for _, p := range b.res.Pretrain {
 		maxSeed = max(maxSeed, p.Seed)
 	}
@@ -141,6 +143,9 @@ func (b *reportBuilder) load() error {
 		}
 		// Zero-shot scores written before adaptation seeds existed carry 0: replicate 1.
 		b.scores[k][k.at(replicate{s.Seed, max(s.AdaptSeed, 1)})] = s // a later duplicate replaces an earlier one
+	}
+	if maxSeed == 0 {
+		maxSeed = max(b.cfg.Seeds, 1)
 	}
 	for s := 1; s <= maxSeed; s++ {
 		b.seeds = append(b.seeds, s)

@@ -134,17 +134,33 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 				}
 			}
 		}
+		// Each finished seed is reported at once: a long experiment has a
+		// readable report long before its last seed.
+		if seed < c.Seeds {
+			if err := r.write(); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(r.log, "experiment: seed %d of %d finished; report so far: %s\n", seed, c.Seeds, filepath.Join(o.Out, "report.html"))
+		}
 	}
 	r.res.Finished = time.Now().UTC().Format(time.RFC3339)
-	r.res.Seconds = time.Since(r.started).Seconds()
-	if err := atomicfile.WriteJSON(r.l.Results(), r.res); err != nil {
-		return nil, fmt.Errorf("experiment: %w", err)
-	}
-	if err := WriteReport(o.Out, r.res); err != nil {
-		return nil, fmt.Errorf("experiment: report: %w", err)
+	if err := r.write(); err != nil {
+		return nil, err
 	}
 	fmt.Fprintf(r.log, "experiment: finished in %s; report %s\n", time.Since(r.started).Round(time.Second), filepath.Join(o.Out, "report.html"))
 	return r.res, nil
+}
+
+// write writes results.json and the report of what has finished.
+func (r *runner) write() error {
+	r.res.Seconds = time.Since(r.started).Seconds()
+	if err := atomicfile.WriteJSON(r.l.Results(), r.res); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	if err := WriteReport(r.o.Out, r.res); err != nil {
+		return fmt.Errorf("experiment: report: %w", err)
+	}
+	return nil
 }
 
 // header announces a stage.
@@ -240,6 +256,8 @@ func langList(ls []string) string {
 
 // sameConfig records c in path, or checks that the experiment already there
 // was run with c: cached stages of another configuration must not be mixed in.
+// Only the numbers of seeds may differ (more seeds extend the experiment);
+// path then records the new counts.
 func sameConfig(path string, c Config) error {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -252,13 +270,16 @@ func sameConfig(path string, c Config) error {
 	if err := json.Unmarshal(raw, &prev); err != nil {
 		return fmt.Errorf("experiment: %s: %w", path, err)
 	}
+	// More seeds (pipeline or adaptation) extend an experiment: the
+	// finished ones are cached, so those counts may differ.
+	prev.Seeds, prev.Adapt.Seeds = c.Seeds, c.Adapt.Seeds
 	if !reflect.DeepEqual(prev, c) {
 		a, _ := json.Marshal(prev)
 		b, _ := json.Marshal(c)
 		return fmt.Errorf("experiment: %s holds an experiment with another configuration:\n  was: %s\n  now: %s\n"+
 			"rerun with the same preset and overrides to continue it, or choose another --out", filepath.Dir(path), a, b)
 	}
-	return nil
+	return atomicfile.WriteJSON(path, c)
 }
 
 // readDone reads a finished stage's summary into v; false if the stage has

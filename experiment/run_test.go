@@ -184,6 +184,23 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Config: c2, Out: out}); err == nil || !strings.Contains(err.Error(), "another configuration") {
 		t.Errorf("another configuration: err = %v", err)
 	}
+
+	// More seeds extend the experiment: seed 1 comes from the cache, seed
+	// 2 runs, and the report covers both.
+	c3 := c
+	c3.Seeds = 2
+	var fourth bytes.Buffer
+	res, err = Run(context.Background(), Options{Config: c3, Out: out, Log: &fourth, Command: "test"})
+	if err != nil {
+		t.Fatalf("a second seed was refused: %v", err)
+	}
+	if !strings.Contains(fourth.String(), "cached: hands over "+filepath.Join(l.Pretrain(1, ArmStandard), train.LastCheckpoint)) ||
+		!strings.Contains(fourth.String(), "seed 1 of 2 finished") {
+		t.Errorf("the second seed did not reuse the first:\n%s", fourth.String())
+	}
+	if len(res.Scores) != 2*3*6 {
+		t.Errorf("%d scores over 2 seeds, want 36", len(res.Scores))
+	}
 }
 
 // TestAdaptationSeeds runs two adaptation replicates of one body: each has
