@@ -76,6 +76,12 @@ type PretrainConfig struct {
 	ValidBatches   int     `json:"valid_batches"`
 	ValidFraction  float64 `json:"valid_fraction"`   // of the English corpus held out for validation
 	MaxCorpusBytes int64   `json:"max_corpus_bytes"` // 0: all of corpora/en.txt
+	// HoldOut is the share of the English package descriptions (the DDTP
+	// section of corpora/en.txt, documents chosen by a stable hash of their
+	// text) kept out of pretraining: the text of en-relearn and the
+	// synthetic languages, in the task's domain yet never seen by the body.
+	// 0: those languages read the English text after MaxCorpusBytes.
+	HoldOut float64 `json:"hold_out,omitempty"`
 }
 
 // AdaptConfig is stage 2 for every arm and language.
@@ -101,6 +107,12 @@ type AdaptConfig struct {
 	// Empty: MaxTokens alone. A budget larger than a language's corpus
 	// trains on all of it (the summary records the tokens used).
 	Budgets []int64 `json:"budgets,omitempty"`
+	// InDomain adapts every language on its package descriptions only (the
+	// DDTP section of its corpus, which lethe data build's manifest
+	// delimits): the domain of the topic task. Without it a budget is drawn
+	// from all of the language's text (manual pages, documentation,
+	// fortunes), whose words are not the task's.
+	InDomain bool `json:"in_domain,omitempty"`
 	// LanguageBudgets replaces Budgets for some languages, for example one
 	// budget for the synthetic word-order languages.
 	LanguageBudgets map[string][]int64 `json:"language_budgets,omitempty"`
@@ -264,15 +276,18 @@ func (c *Config) Validate() error {
 		if len(b) == 0 || b[0] <= 0 || !slices.IsSorted(b) || len(slices.Compact(slices.Clone(b))) != len(b) {
 			return fmt.Errorf("experiment: the token budgets of %s %v must be positive and increasing", l, b)
 		}
-		if englishDerived(l) && c.Pretrain.MaxCorpusBytes <= 0 {
+		if englishDerived(l) && c.Pretrain.MaxCorpusBytes <= 0 && c.Pretrain.HoldOut <= 0 {
 			return fmt.Errorf("experiment: language %s adapts on English text that pretraining did not use, "+
-				"but pretraining uses all of it: set pretrain.max_corpus_bytes", l)
+				"but pretraining uses all of it: set pretrain.hold_out or pretrain.max_corpus_bytes", l)
 		}
 	}
 	for l := range c.Adapt.LanguageBudgets {
 		if !slices.Contains(c.Languages, l) {
 			return fmt.Errorf("experiment: adapt.language_budgets names %s, which is not among the languages %v", l, c.Languages)
 		}
+	}
+	if c.Pretrain.HoldOut < 0 || c.Pretrain.HoldOut >= 1 {
+		return fmt.Errorf("experiment: pretrain.hold_out %v: want a share in [0, 1)", c.Pretrain.HoldOut)
 	}
 	if !slices.IsSorted(c.Adapt.SaveAt) {
 		return fmt.Errorf("experiment: adapt.save_at %v must be increasing", c.Adapt.SaveAt)

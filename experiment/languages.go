@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"lethe/corpus/debian"
 	"lethe/internal/atomicfile"
 )
 
@@ -61,65 +63,133 @@ func transformWords(lang, line string) string {
 	return strings.Join(words, " ")
 }
 
-// cutCorpus splits the documents of src at the first document boundary (a
-// blank line) after maxBytes: the documents before it are written to head,
-// those after it to tail (either may be ""), each through a temporary file.
-// Pretraining reads the head; en-relearn adapts on the tail, text the body
-// never saw.
-func cutCorpus(src string, maxBytes int64, head, tail string) error {
+// splitCorpus reads the documents of src (separated by blank lines) and
+// writes each to outs[route(i, doc)], or to none when route returns -1,
+// with documents separated by blank lines again; an empty out path
+// discards. Each output goes through a temporary file, renamed once
+// complete.
+func splitCorpus(src string, outs []string, route func(i int, doc []string) int) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("experiment: %w", err)
 	}
 	defer in.Close()
-	var hw, tw *bufio.Writer
-	var commits []func() error
-	for _, d := range []struct {
-		path string
-		w    **bufio.Writer
-	}{{head, &hw}, {tail, &tw}} {
-		if d.path == "" {
+	type output struct {
+		f    *atomicfile.File
+		w    *bufio.Writer
+		docs int
+	}
+	out := make([]*output, len(outs))
+	for k, path := range outs {
+		if path == "" {
 			continue
 		}
-		f, err := atomicfile.Create(d.path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		f, err := atomicfile.Create(path)
 		if err != nil {
 			return fmt.Errorf("experiment: %w", err)
 		}
 		defer f.Abort()
-		*d.w = bufio.NewWriterSize(f, 1<<20)
-		w := *d.w
-		commits = append(commits, func() error {
-			if err := w.Flush(); err != nil {
-				return err
+		out[k] = &output{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	}
+	var doc []string
+	n := 0
+	flush := func() {
+		if len(doc) == 0 {
+			return
+		}
+		if k := route(n, doc); k >= 0 && out[k] != nil {
+			o := out[k]
+			if o.docs > 0 {
+				o.w.WriteByte('\n')
 			}
-			return f.Commit()
-		})
+			for _, line := range doc {
+				o.w.WriteString(line)
+				o.w.WriteByte('\n')
+			}
+			o.docs++
+		}
+		n++
+		doc = doc[:0]
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	var n int64
-	w := hw
 	for sc.Scan() {
-		line := sc.Text()
-		if w == hw && line == "" && n >= maxBytes {
-			w = tw
-			continue
-		}
-		n += int64(len(line) + 1)
-		if w != nil {
-			w.WriteString(line)
-			w.WriteByte('\n')
+		if line := sc.Text(); line != "" {
+			doc = append(doc, line)
+		} else {
+			flush()
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("experiment: %s: %w", src, err)
 	}
-	for _, commit := range commits {
-		if err := commit(); err != nil {
+	flush()
+	for _, o := range out {
+		if o == nil {
+			continue
+		}
+		if err := o.w.Flush(); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		if err := o.f.Commit(); err != nil {
 			return fmt.Errorf("experiment: %w", err)
 		}
 	}
 	return nil
+}
+
+// cutCorpus splits the documents of src after the one that brings the
+// text past maxBytes: the documents up to there go to head, the rest to
+// tail (either may be "").
+func cutCorpus(src string, maxBytes int64, head, tail string) error {
+	var n int64
+	return splitCorpus(src, []string{head, tail}, func(_ int, doc []string) int {
+		if n >= maxBytes {
+			return 1
+		}
+		for _, line := range doc {
+			n += int64(len(line) + 1)
+		}
+		n++ // the blank line after it
+		return 0
+	})
+}
+
+// heldOut reports whether a document is one of the share of documents
+// (chosen by a stable hash of their text) held out of pretraining.
+func heldOut(doc []string, share float64) bool {
+	h := fnv.New64a()
+	for _, line := range doc {
+		h.Write([]byte(line))
+		h.Write([]byte{'\n'})
+	}
+	return float64(h.Sum64()%1_000_000) < share*1_000_000
+}
+
+// ddtpDocuments is how many documents the DDTP descriptions make at the
+// start of a corpus of data directory dir (lethe data build's manifest
+// says), the text in the task's domain.
+func ddtpDocuments(dir, lang string) (int, error) {
+	path := filepath.Join(dir, "manifest.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("experiment: in-domain adaptation needs the manifest of lethe data build: %w", err)
+	}
+	var m debian.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return 0, fmt.Errorf("experiment: %s: %w", path, err)
+	}
+	st, ok := m.Files["corpora/"+lang+".txt"]
+	if !ok || st == nil || len(st.Sections) == 0 {
+		return 0, fmt.Errorf("experiment: %s records no sections of corpora/%s.txt: rebuild the data with this lethe (lethe data build)", path, lang)
+	}
+	if sec := st.Sections[0]; strings.HasPrefix(sec.Source, "DDTP") {
+		return int(sec.Documents), nil
+	}
+	return 0, fmt.Errorf("experiment: corpora/%s.txt has no DDTP descriptions (%s)", lang, path)
 }
 
 // transformFile writes the lines of src to dst through transformWords. In a

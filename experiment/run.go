@@ -351,19 +351,30 @@ func (r *runner) data(ctx context.Context, lang string) error {
 		if err := os.MkdirAll(filepath.Join(r.o.Out, "data"), 0o755); err != nil {
 			return fmt.Errorf("experiment: %w", err)
 		}
+		head := filepath.Join(r.o.Out, "data", "en-head.txt")
 		switch {
+		case lang == "en" && r.c.Pretrain.HoldOut > 0:
+			if err := r.splitEnglish(head); err != nil {
+				return err
+			}
+			input = head
 		case lang == "en" && r.c.Pretrain.MaxCorpusBytes > 0:
-			head := filepath.Join(r.o.Out, "data", "en-head.txt")
 			if err := cutCorpus(input, r.c.Pretrain.MaxCorpusBytes, head, ""); err != nil {
 				return err
 			}
 			input = head
 		case englishDerived(lang):
-			// English that pretraining did not read (the documents after
-			// its head), transformed as the language requires.
+			// English that pretraining did not read (the held-out
+			// descriptions, or the documents after its head), transformed
+			// as the language requires.
 			unseen := r.l.Corpus(LangRelearn)
 			if _, err := os.Stat(unseen); err != nil {
-				if err := cutCorpus(r.c.corpusFile("en"), r.c.Pretrain.MaxCorpusBytes, "", unseen); err != nil {
+				if r.c.Pretrain.HoldOut > 0 {
+					err = r.splitEnglish("")
+				} else {
+					err = cutCorpus(r.c.corpusFile("en"), r.c.Pretrain.MaxCorpusBytes, "", unseen)
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -373,6 +384,20 @@ func (r *runner) data(ctx context.Context, lang string) error {
 				if err := transformFile(lang, unseen, input, false); err != nil {
 					return err
 				}
+			}
+		case r.c.Adapt.InDomain && lang != "en":
+			n, err := ddtpDocuments(r.c.Data, lang)
+			if err != nil {
+				return err
+			}
+			input = r.l.Corpus(lang)
+			if err := splitCorpus(r.c.corpusFile(lang), []string{input}, func(i int, _ []string) int {
+				if i < n {
+					return 0
+				}
+				return -1
+			}); err != nil {
+				return err
 			}
 		}
 		enc, err := prepare.LoadEncoder(r.l.Tokenizer(lang))
@@ -385,6 +410,32 @@ func (r *runner) data(ctx context.Context, lang string) error {
 			return fmt.Errorf("experiment: token files %s: %w", lang, err)
 		}
 		return nil
+	})
+}
+
+// splitEnglish divides the English corpus: the held-out share of its
+// package descriptions (Pretrain.HoldOut) becomes en-relearn's text, the
+// rest, up to Pretrain.MaxCorpusBytes, pretraining's (written to head
+// unless head is "").
+func (r *runner) splitEnglish(head string) error {
+	n, err := ddtpDocuments(r.c.Data, "en")
+	if err != nil {
+		return err
+	}
+	var bytes int64
+	max := r.c.Pretrain.MaxCorpusBytes
+	return splitCorpus(r.c.corpusFile("en"), []string{head, r.l.Corpus(LangRelearn)}, func(i int, doc []string) int {
+		if i < n && heldOut(doc, r.c.Pretrain.HoldOut) {
+			return 1
+		}
+		if max > 0 && bytes >= max {
+			return -1
+		}
+		for _, line := range doc {
+			bytes += int64(len(line) + 1)
+		}
+		bytes++
+		return 0
 	})
 }
 

@@ -296,7 +296,7 @@ func TestBudgetCurvesAndControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	corpus, _ := os.ReadFile(c.corpusFile("en"))
-	if len(head) < 20_000 || len(unseen) == 0 || !bytes.Equal(append(append(head, '\n'), unseen...), corpus) {
+	if len(head) < 20_000 || len(unseen) == 0 || !bytes.Equal(bytes.TrimRight(append(append(head, '\n'), unseen...), "\n"), bytes.TrimRight(corpus, "\n")) {
 		t.Errorf("pretraining text (%d bytes) and en-relearn text (%d bytes) do not split the corpus (%d bytes) at a document boundary",
 			len(head), len(unseen), len(corpus))
 	}
@@ -364,5 +364,52 @@ func TestPresetsValidate(t *testing.T) {
 	}
 	if _, err := Preset("huge"); err == nil {
 		t.Error("unknown preset accepted")
+	}
+}
+
+// TestHoldOutAndInDomain holds out a share of the English descriptions for
+// en-relearn and adapts German on its descriptions only: en-relearn's
+// documents are descriptions that pretraining never reads, and German's are
+// exactly the first documents the manifest calls DDTP.
+func TestHoldOutAndInDomain(t *testing.T) {
+	data := fixtureData(t)
+	write(t, filepath.Join(data, "manifest.json"), `{"version": 1, "files": {
+		"corpora/en.txt": {"sections": [{"source": "DDTP Translation-en", "documents": 200}, {"source": "manpages 1", "documents": 150}]},
+		"corpora/de.txt": {"sections": [{"source": "DDTP Translation-de", "documents": 100}, {"source": "manpages-de 1", "documents": 250}]}}}`)
+	c := tinyConfig(data)
+	c.Arms = []string{ArmStandard}
+	c.Languages = []string{LangRelearn, "de"}
+	c.Pretrain.HoldOut = 0.3
+	c.Adapt.InDomain = true
+	out := t.TempDir()
+	if _, err := Run(context.Background(), Options{Config: c, Out: out, Command: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	docs := func(path string) []string {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimRight(string(raw), "\n"), "\n\n")
+	}
+	en, head, relearn := docs(c.corpusFile("en")), docs(filepath.Join(out, "data", "en-head.txt")), docs(Layout{Root: out}.Corpus(LangRelearn))
+	if len(relearn) < 30 || len(relearn) > 90 {
+		t.Errorf("%d of 200 descriptions held out at a share of 0.3", len(relearn))
+	}
+	if len(head)+len(relearn) != len(en) {
+		t.Errorf("pretraining %d + en-relearn %d documents, corpus %d", len(head), len(relearn), len(en))
+	}
+	inHead := map[string]bool{}
+	for _, d := range head {
+		inHead[d] = true
+	}
+	for _, d := range relearn {
+		if inHead[d] || !slices.Contains(en[:200], d) {
+			t.Fatalf("en-relearn document %q is read by pretraining or is not a description", d)
+		}
+	}
+	de := docs(Layout{Root: out}.Corpus("de"))
+	if !slices.Equal(de, docs(c.corpusFile("de"))[:100]) {
+		t.Errorf("German adapts on %d documents, not the 100 descriptions", len(de))
 	}
 }

@@ -64,6 +64,15 @@ type FileStats struct {
 	Bytes      int64    `json:"bytes"`
 	SHA256     string   `json:"sha256"`
 	Sources    []string `json:"sources"` // "package version", or "DDTP Translation-<lang>"
+	// Sections gives a corpus's documents by source, in file order: the
+	// DDTP descriptions come first, then each package's documents.
+	Sections []Section `json:"sections,omitempty"`
+}
+
+// Section is the run of a corpus's documents that came from one source.
+type Section struct {
+	Source    string `json:"source"`    // as in FileStats.Sources
+	Documents int64  `json:"documents"` // consecutive documents, after those of the sections before
 }
 
 // HeldOutReport records how held-out text was kept out of the corpora and
@@ -210,6 +219,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 			n++
 			return true
 		}
+		var sections []Section
 		dd := 0
 		for i := range in.Records[l] {
 			r := &in.Records[l][i]
@@ -222,6 +232,7 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 		}
 		if dd > 0 {
 			sources = append(sources, "DDTP Translation-"+l)
+			sections = append(sections, Section{Source: "DDTP Translation-" + l, Documents: int64(dd)})
 		}
 		for _, e := range in.Packages {
 			k := 0
@@ -232,12 +243,14 @@ func Assemble(ctx context.Context, dir string, in *Inputs, log io.Writer) (*Mani
 			}
 			if k > 0 {
 				sources = append(sources, e.Package.Name+" "+e.Version)
+				sections = append(sections, Section{Source: e.Package.Name + " " + e.Version, Documents: int64(k)})
 			}
 		}
 		rel := "corpora/" + l + ".txt"
 		if err := write(rel, b.Bytes(), n, sources); err != nil {
 			return nil, err
 		}
+		m.Files[rel].Sections = sections
 		corpora[l] = b.Bytes()
 		st := m.Files[rel]
 		fmt.Fprintf(log, "debian: corpus %s: %d documents, %.1f MB, %d words (%d held-out, %d duplicate documents dropped)\n",

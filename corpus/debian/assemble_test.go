@@ -148,6 +148,15 @@ func TestAssemble(t *testing.T) {
 		if strings.HasPrefix(rel, "corpora/") && st.Documents != int64(len(splitDocs(data))) {
 			t.Errorf("%s: manifest %d documents, file %d", rel, st.Documents, len(splitDocs(data)))
 		}
+		if strings.HasPrefix(rel, "corpora/") {
+			var sum int64
+			for _, sec := range st.Sections {
+				sum += sec.Documents
+			}
+			if sum != st.Documents || len(st.Sections) != len(st.Sources) {
+				t.Errorf("%s: sections %+v cover %d documents of %d, for sources %v", rel, st.Sections, sum, st.Documents, st.Sources)
+			}
+		}
 	}
 	if s := m.Files["corpora/en.txt"].Sources; !slices.Equal(s, []string{"DDTP Translation-en", "manpages 6.03-2"}) {
 		t.Errorf("corpora/en.txt sources %v", s)
