@@ -103,44 +103,22 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 		r.res.UnigramFloor[lang] = floor
 	}
+	// Each arm of each seed goes through the whole protocol before the next
+	// starts, and what has finished is reported at once: a long experiment
+	// has a readable report (the first arm's curves, say) hours before its
+	// end.
 	for seed := 1; seed <= c.Seeds; seed++ {
-		handOver := map[string]string{}
-		for _, arm := range c.Arms {
-			dir, err := r.pretrain(ctx, seed, arm)
-			if err != nil {
+		for i, arm := range c.Arms {
+			if err := r.arm(ctx, seed, arm); err != nil {
 				return nil, err
 			}
-			handOver[arm] = dir
-		}
-		for _, arm := range c.Arms {
-			for _, lang := range c.Languages {
-				for _, budget := range c.Adapt.budgets(lang) {
-					for rep := 1; rep <= c.Adapt.Replicates(); rep++ {
-						if err := r.adapt(ctx, seed, rep, arm, lang, budget, handOver[arm]); err != nil {
-							return nil, err
-						}
-					}
-				}
+			if seed == c.Seeds && i == len(c.Arms)-1 {
+				break
 			}
-		}
-		for _, arm := range c.Arms {
-			for _, t := range c.Tasks {
-				taskModel, err := r.finetune(ctx, seed, arm, t, handOver[arm])
-				if err != nil {
-					return nil, err
-				}
-				if err := r.evaluate(ctx, seed, arm, t, taskModel, handOver[arm]); err != nil {
-					return nil, err
-				}
-			}
-		}
-		// Each finished seed is reported at once: a long experiment has a
-		// readable report long before its last seed.
-		if seed < c.Seeds {
 			if err := r.write(); err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(r.log, "experiment: seed %d of %d finished; report so far: %s\n", seed, c.Seeds, filepath.Join(o.Out, "report.html"))
+			fmt.Fprintf(r.log, "experiment: seed %d of %d, arm %s finished; report so far: %s\n", seed, c.Seeds, arm, filepath.Join(o.Out, "report.html"))
 		}
 	}
 	r.res.Finished = time.Now().UTC().Format(time.RFC3339)
@@ -149,6 +127,36 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	fmt.Fprintf(r.log, "experiment: finished in %s; report %s\n", time.Since(r.started).Round(time.Second), filepath.Join(o.Out, "report.html"))
 	return r.res, nil
+}
+
+// arm runs the protocol for one arm of one pipeline seed: pretraining,
+// language adaptation to every language under every budget, and per task
+// fine-tuning and evaluation.
+func (r *runner) arm(ctx context.Context, seed int, arm string) error {
+	c := r.c
+	body, err := r.pretrain(ctx, seed, arm)
+	if err != nil {
+		return err
+	}
+	for _, lang := range c.Languages {
+		for _, budget := range c.Adapt.budgets(lang) {
+			for rep := 1; rep <= c.Adapt.Replicates(); rep++ {
+				if err := r.adapt(ctx, seed, rep, arm, lang, budget, body); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, t := range c.Tasks {
+		taskModel, err := r.finetune(ctx, seed, arm, t, body)
+		if err != nil {
+			return err
+		}
+		if err := r.evaluate(ctx, seed, arm, t, taskModel, body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // write writes results.json and the report of what has finished.

@@ -195,7 +195,7 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 		t.Fatalf("a second seed was refused: %v", err)
 	}
 	if !strings.Contains(fourth.String(), "cached: hands over "+filepath.Join(l.Pretrain(1, ArmStandard), train.LastCheckpoint)) ||
-		!strings.Contains(fourth.String(), "seed 1 of 2 finished") {
+		!strings.Contains(fourth.String(), "seed 1 of 2, arm random finished") {
 		t.Errorf("the second seed did not reuse the first:\n%s", fourth.String())
 	}
 	if len(res.Scores) != 2*3*6 {

@@ -34,15 +34,25 @@ for my languages?":
      items as the ceiling;
   6. results.json and a report (report.md, report.html, plots/*.svg) in --out.
 
+Controls run with every task model: the oracle splice (its own pretrained embeddings back in:
+must give the English score exactly) and untrained embeddings (the chance line). Target languages
+may include en-relearn (English relearned as a new language, on English text pretraining did not
+read), en-reverse and en-shuffle (that text with its word order inverted or shuffled).
+
+Each arm goes through every stage before the next arm starts, and results.json and the report are
+rewritten after each, so a long experiment can be read while it runs.
+
 Presets: quick (a smoke test of the whole pipeline in minutes; its numbers mean nothing),
-small (the CPU-scale replication, 1 h 14 min for one seed and 3 adaptation seeds on 2 cores), full (the paper's sizes,
-for big machines). --config FILE overrides any setting with JSON (the keys of config.json in
+small (the CPU-scale replication, 1 h 14 min for one seed and 3 adaptation seeds on 2 cores),
+curves (zero-shot accuracy against the adaptation budget, 1e4 to 1e6 tokens, for en-relearn, de,
+fr and ru, plus the word-order languages; 3 pretraining seeds, --seeds 1 for one), full (the
+paper's sizes, for big machines). --config FILE overrides any setting with JSON (the keys of config.json in
 an experiment directory). The data comes from "lethe data build" (--data); when the default
 data directory is missing it is built first (apt-get, no root).
 
 Finished stages are cached: running the same command again skips them and resumes the stage that
-was cut off (Ctrl-C saves a checkpoint). A directory holding an experiment with another
-configuration is refused. --report-only writes the report of an experiment directory again
+was cut off (Ctrl-C saves a checkpoint); a larger --seeds or --adapt-seeds extends a finished
+experiment. A directory holding an experiment with another configuration is refused. --report-only writes the report of an experiment directory again
 from its results.json, running nothing.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 			preset := fs.String("preset", "quick", fmt.Sprintf("configuration preset %v", experiment.PresetNames()))
