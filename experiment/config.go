@@ -190,15 +190,23 @@ func Preset(name string) (Config, error) {
 	}
 	switch name {
 	case "quick":
-		c.Languages = []string{"de", "ru"}
+		// The default run (under 15 minutes on 2 cores): small's body
+		// pretrained for a quarter of small's updates, against a random
+		// body, then English relearned as a new language and German, both
+		// on package descriptions, with 2 adaptation seeds so that every
+		// difference comes with an interval. No forgetting arm: an episode
+		// long enough for fresh embeddings to get anywhere (small's K=1000)
+		// does not fit.
+		c.Languages = []string{LangRelearn, "de"}
 		c.Tasks = []string{"topic"}
-		c.Model = ModelConfig{Hidden: 64, Layers: 2, Heads: 2, FFN: 256, SeqLen: 64, Dropout: 0.1}
+		c.Arms = []string{ArmStandard, ArmRandom}
+		c.Model = ModelConfig{Hidden: 128, Layers: 2, Heads: 2, FFN: 512, SeqLen: 128, Dropout: 0.1}
 		c.Tokenizer = TokenizerConfig{EnglishVocab: 2000, LanguageVocab: 2000, MaxSentences: 100000}
-		c.Pretrain = PretrainConfig{Updates: 600, BatchSize: 16, Warmup: 60, LR: 1e-3, ForgetEvery: 100, ClipNorm: 0.5,
-			ValidEvery: 100, ValidBatches: 10, ValidFraction: 0.01, MaxCorpusBytes: 8 << 20}
-		c.Adapt = AdaptConfig{MaxTokens: 200_000, Updates: 200, LowStep: 50, SaveAt: []int{25, 50, 100, 200}, BatchSize: 16,
-			Warmup: 20, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 5}
-		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 64, LR: 1e-3, Warmup: 0.06, MaxTrain: 3000}
+		c.Pretrain = PretrainConfig{Updates: 3000, BatchSize: 32, Warmup: 300, LR: 1e-3, ForgetEvery: 1000, ClipNorm: 0.5,
+			ValidEvery: 500, ValidBatches: 10, ValidFraction: 0.01, MaxCorpusBytes: 16 << 20, HoldOut: 0.3}
+		c.Adapt = AdaptConfig{MaxTokens: 300_000, InDomain: true, Updates: 500, LowStep: 100, SaveAt: []int{100, 500}, BatchSize: 16,
+			Warmup: 50, LR: 4e-3, ClipNorm: 0.5, ValidEvery: 100, ValidBatches: 10, Seeds: 2}
+		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 128, LR: 1e-3, Warmup: 0.06, MaxTrain: 5000}
 	case "small":
 		// A narrow, shallow body (~0.4M parameters besides the embeddings)
 		// ran at 56k tokens/s here (docs/results/small), 7x the hidden-256 shape, so both arms

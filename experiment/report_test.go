@@ -56,6 +56,8 @@ func synthExperiment(t *testing.T, root string) *Results {
 		t.Fatal(err)
 	}
 	cfg.Seeds = 2
+	cfg.Arms = []string{ArmStandard, ArmForgetting, ArmRandom}
+	cfg.Adapt.Seeds, cfg.Adapt.InDomain, cfg.Pretrain.HoldOut = 0, false, 0
 	cfg.Languages = []string{"de", "ru"}
 	cfg.Tasks = []string{"topic"}
 	cfg.Pretrain.Updates, cfg.Pretrain.ForgetEvery, cfg.Pretrain.ValidEvery = 300, 50, 100

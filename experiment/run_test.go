@@ -77,6 +77,7 @@ func write(t *testing.T, path, s string) {
 // tinyConfig is an experiment that runs in seconds.
 func tinyConfig(data string) Config {
 	c, _ := Preset("quick")
+	c.Arms = []string{ArmStandard, ArmForgetting, ArmRandom}
 	c.Data, c.Languages, c.Tasks = data, []string{"de"}, []string{"topic"}
 	c.Model = ModelConfig{Hidden: 32, Layers: 2, Heads: 2, FFN: 64, SeqLen: 32, Dropout: 0.1}
 	c.Tokenizer = TokenizerConfig{EnglishVocab: 300, LanguageVocab: 300}
