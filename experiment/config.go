@@ -212,7 +212,7 @@ func Preset(name string) (Config, error) {
 		// ran at 56k tokens/s here (docs/results/small), 7x the hidden-256 shape, so both arms
 		// fit 12,000 updates of 32 x 128 tokens: the standard body leaves
 		// the unigram plateau after ~2,000 updates, and 1,000-update
-		// episodes let fresh embeddings get below the floor (PROTOCOL.md:
+		// episodes let fresh embeddings get below the floor (the pilots:
 		// K around 1,000, 10-20 resets). A hidden-256, 4-layer body with
 		// K=250 over 3,000 updates never did.
 		c.Model = ModelConfig{Hidden: 128, Layers: 2, Heads: 2, FFN: 512, SeqLen: 128, Dropout: 0.1}

@@ -652,7 +652,7 @@ func (b *reportBuilder) episodes(floor float64, haveFloor bool) {
 }
 
 // floorSentence says whether the standard body's mask-only loss is at least
-// 1 nat below the English unigram floor, PROTOCOL.md's bar for a comparison
+// 1 nat below the English unigram floor, the bar for a comparison
 // of arms that means something.
 func (b *reportBuilder) floorSentence(rows []PretrainSummary, floor float64, haveFloor bool) string {
 	if !haveFloor {

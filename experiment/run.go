@@ -493,7 +493,7 @@ func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, er
 			return err
 		}
 		sum = PretrainSummary{Seed: seed, Arm: arm, Updates: res.Update, Seconds: time.Since(t).Seconds(), TokensPerSec: res.TokensPerSec}
-		// PROTOCOL.md: the standard arm hands over its last checkpoint, the
+		// As in the authors' code: the standard arm hands over its last checkpoint, the
 		// forgetting arm its best-validation one.
 		handOver := train.LastCheckpoint
 		if arm == ArmForgetting {

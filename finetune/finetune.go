@@ -45,7 +45,7 @@ type Options struct {
 	Epochs         int
 	PeakLR         float64 // after warm-up; then linear decay to 0 (or constant, see ConstantLR)
 	WarmupFraction float64 // share of all updates spent warming up (HF warmup_ratio)
-	ConstantLR     bool    // PROTOCOL.md's NLI recipe: a constant learning rate
+	ConstantLR     bool    // the paper's NLI recipe: a constant learning rate
 	WeightDecay    float64
 	Beta1, Beta2   float64
 	Eps            float64

@@ -77,7 +77,7 @@ func linearLR(u, warmup, total int, peak float64) float64 {
 	return peak * float64(total-u) / float64(total-warmup)
 }
 
-// TestForgettingRules pins every rule of PROTOCOL.md's "Forgetting, exactly"
+// TestForgettingRules pins every rule of forgetting as the authors' code does it
 // on a real (tiny) run: which updates reset, what a reset changes and what it
 // must leave bit-identical, the optimizer state after it, and both learning
 // rates at every update.

@@ -694,7 +694,7 @@ func (r *run) diverged(u int, what string) error {
 
 // validate measures the loss and accuracy on the validation file twice: with
 // RoBERTa's 80/10/10 corruption and with every chosen position shown as
-// <mask> (PROTOCOL.md: the 80/10/10 loss flatters weak models).
+// <mask> (the 80/10/10 loss flatters weak models, which lower it by copying).
 func (r *run) validate(u int, res *Result, start time.Time) error {
 	loss, acc, err := r.evaluate(r.mask)
 	if err != nil {

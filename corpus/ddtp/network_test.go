@@ -33,7 +33,7 @@ func TestFetchNetwork(t *testing.T) {
 		t.Fatalf("Fetch: %v\nlog:\n%s", err, log.String())
 	}
 	t.Logf("fetched en,de in %v", time.Since(t0))
-	// DATA.md: en ~61k descriptions, de ~13k, in bookworm.
+	// Debian bookworm has about 61k English descriptions and 13k German ones.
 	for lang, min := range map[string]int{"en": 40000, "de": 8000} {
 		ls := m.Languages[lang]
 		if ls == nil {
