@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/runlock"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -63,9 +64,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if err := checkData(c); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+	lock, err := runlock.Acquire(o.Out)
+	if err != nil {
 		return nil, fmt.Errorf("experiment: %w", err)
 	}
+	defer lock.Release()
 	if err := sameConfig(filepath.Join(o.Out, "config.json"), c); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"lethe/internal/runlock"
 	"lethe/train"
 )
 
@@ -412,5 +413,24 @@ func TestHoldOutAndInDomain(t *testing.T) {
 	de := docs(Layout{Root: out}.Corpus("de"))
 	if !slices.Equal(de, docs(c.corpusFile("de"))[:100]) {
 		t.Errorf("German adapts on %d documents, not the 100 descriptions", len(de))
+	}
+}
+
+// TestRunDirectoryLocked refuses a second experiment on a directory that a
+// running one holds, naming the holder, before touching anything.
+func TestRunDirectoryLocked(t *testing.T) {
+	c := tinyConfig(fixtureData(t))
+	out := t.TempDir()
+	held, err := runlock.Acquire(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	_, err = Run(context.Background(), Options{Config: c, Out: out})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("in use by process %d", os.Getpid())) {
+		t.Fatalf("second run on a held directory: err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "config.json")); !os.IsNotExist(err) {
+		t.Errorf("the refused run wrote config.json (%v)", err)
 	}
 }

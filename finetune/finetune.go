@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/runlock"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -248,6 +249,11 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	if spec.Kind == QuestionAnswering {
 		res.DevMetric = "f1"
 	}
+	lock, err := runlock.Acquire(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %w", err)
+	}
+	defer lock.Release()
 	if err := resume(o, m, opt, &st, res); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"lethe/internal/runlock"
 	"os"
 	"path/filepath"
 	"sync"
@@ -111,9 +112,11 @@ func Run(ctx context.Context, cfg Config, enc Encoder, progressOut io.Writer) (*
 		return nil, err
 	}
 	defer r.Close()
-	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-		return nil, err // *PathError names the directory
+	lock, err := runlock.Acquire(cfg.OutDir)
+	if err != nil {
+		return nil, err
 	}
+	defer lock.Release()
 	vocab := enc.VocabSize()
 	trainW, err := dataset.Create(filepath.Join(cfg.OutDir, "train.tok"), vocab)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/runlock"
 	"math"
 	"os"
 	"path/filepath"
@@ -408,6 +409,11 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 	r.state.Run = o.identity()
 	r.state.Data = r.loader.Position() // so that a run interrupted before its first update resumes too
 
+	lock, err := runlock.Acquire(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer lock.Release()
 	res := &Result{ValidLoss: math.NaN(), BestValidLoss: math.NaN()}
 	if err := r.resume(res); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/runlock"
 	"net/url"
 	"os"
 	"os/exec"
@@ -93,6 +94,11 @@ func Build(ctx context.Context, opts Options) (*Manifest, error) {
 	if err := opts.Shares.Validate(); err != nil {
 		return nil, err
 	}
+	lock, err := runlock.Acquire(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	langs := langsOf(opts.Langs)
 	pkgs := opts.Packages
 	if pkgs == nil {
