@@ -139,7 +139,9 @@ func (b *reportBuilder) hasArms() bool {
 func (b *reportBuilder) answer() error {
 	c := b.cfg
 	if c.Preset == "quick" {
-		b.add(&report.Note{Text: "quick preset: a smoke test of the pipeline; its numbers mean nothing"})
+		b.add(&report.Note{Text: "quick preset: a short run whose body is pretrained briefly and has no forgetting arm; " +
+			"it checks the pipeline and measures what pretraining does for relearning embeddings. " +
+			"The comparison of forgetting with standard pretraining is --preset small (language-model level) and --preset curves (downstream)"})
 	}
 	b.add(&report.Heading{Level: 2, Text: "The answer"})
 	if len(c.Tasks) == 0 {

@@ -236,7 +236,7 @@ func TestWriteReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"quick preset: a smoke test of the pipeline; its numbers mean nothing",
+	for _, want := range []string{"quick preset: a short run whose body is pretrained briefly and has no forgetting arm",
 		"Chance is 12.5% (8 topics)", "**at least 1 nat below**", "forgetting is ahead of standard in 2 of 2 languages at low-step, and in 2 of 2 languages at full",
 		"lethe experiment --preset quick --seeds 2", `"forget_every": 50`} {
 		if !strings.Contains(string(md), want) {

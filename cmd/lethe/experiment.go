@@ -42,7 +42,8 @@ read), en-reverse and en-shuffle (that text with its word order inverted or shuf
 Each arm goes through every stage before the next arm starts, and results.json and the report are
 rewritten after each, so a long experiment can be read while it runs.
 
-Presets: quick (a smoke test of the whole pipeline in minutes; its numbers mean nothing),
+Presets: quick (the default, minutes: the pipeline check and what a briefly pretrained body does
+for relearning embeddings, against a random body; no forgetting arm),
 small (the CPU-scale replication, 1 h 14 min for one seed and 3 adaptation seeds on 2 cores),
 curves (zero-shot accuracy against the adaptation budget, 1e4 to 1e6 tokens, for en-relearn, de,
 fr and ru, plus the word-order languages; 3 pretraining seeds, --seeds 1 for one), full (the
