@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/jsonl"
 	"lethe/internal/runlock"
 	"math"
 	"math/rand/v2"
@@ -260,17 +261,12 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
-	metrics, err := os.OpenFile(filepath.Join(o.OutDir, train.MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	metrics, err := jsonl.Open(filepath.Join(o.OutDir, train.MetricsFile))
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	defer metrics.Close()
-	logRec := func(rec map[string]any) {
-		rec["time"] = time.Now().UTC().Format(time.RFC3339)
-		if b, err := json.Marshal(rec); err == nil {
-			metrics.Write(append(b, '\n'))
-		}
-	}
+	logRec := metrics.Write
 	start := time.Now()
 	save := func(name string, withState bool) error {
 		c := &checkpoint.Checkpoint{}
@@ -280,7 +276,13 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 			raw, _ := json.MarshalIndent(s, "", "  ")
 			c.Optimizer, c.Trainer = opt, raw
 		}
-		return m.Save(filepath.Join(o.OutDir, name), c)
+		if err := m.Save(filepath.Join(o.OutDir, name), c); err != nil {
+			return err
+		}
+		if err := metrics.Sync(); err != nil {
+			return fmt.Errorf("finetune: metrics log: %w", err)
+		}
+		return nil
 	}
 	evaluate := func(u int) error {
 		// An evaluation runs to its end even after Ctrl-C (as pretraining's
@@ -384,6 +386,9 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		tps := float64(tokens) / max(time.Since(start).Seconds(), 1e-9)
 		lr, _ := opt.LR("body", u)
 		logRec(map[string]any{"update": u, "loss": loss, "grad_norm": norm, "lr": lr, "tokens_per_s": tps})
+		if err := metrics.Err(); err != nil {
+			return nil, fmt.Errorf("finetune: metrics log: %w", err)
+		}
 		if bar != nil {
 			bar.Update(float64(u), fmt.Sprintf("epoch %d | loss %.3f | lr %.2e | %.0f tok/s", epoch+1, loss, lr, tps))
 		}

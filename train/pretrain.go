@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lethe/internal/jsonl"
 	"lethe/internal/runlock"
 	"math"
 	"os"
@@ -297,7 +298,7 @@ type run struct {
 	mask    dataset.MaskConfig
 	files   map[string][]byte // extra files for every checkpoint
 	state   trainerState
-	metrics *os.File
+	metrics *jsonl.Log
 	probe   func(r *run, u int, when string) // tests only; see pretrain
 }
 
@@ -421,7 +422,7 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if r.metrics, err = os.OpenFile(filepath.Join(o.OutDir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+	if r.metrics, err = jsonl.Open(filepath.Join(o.OutDir, MetricsFile)); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer r.metrics.Close()
@@ -632,6 +633,9 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 		r.log(map[string]any{"update": u, "loss": loss, "masked_acc": lastAcc, "grad_norm": norm,
 			"lr": bodyLR, "lr_embeddings": embLR, "tokens_per_s": tps, "forgot": forgot,
 			"tokens_seen": r.state.TokensSeen})
+		if err := r.metrics.Err(); err != nil {
+			return fmt.Errorf("train: metrics log: %w", err) // a full disk must not lose metrics silently
+		}
 		if bar != nil {
 			shown := bodyLR
 			if o.Stage == StageLanguage {
@@ -777,15 +781,11 @@ func (r *run) save(name string, withState bool, start time.Time) error {
 	if err := checkpoint.Save(filepath.Join(r.o.OutDir, name), c); err != nil {
 		return fmt.Errorf("train: saving %s at update %d: %w", name, r.state.Update, err)
 	}
+	if err := r.metrics.Sync(); err != nil {
+		return fmt.Errorf("train: metrics log: %w", err)
+	}
 	return nil
 }
 
 // log appends one JSON object to the metrics file.
-func (r *run) log(rec map[string]any) {
-	rec["time"] = time.Now().UTC().Format(time.RFC3339)
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return
-	}
-	r.metrics.Write(append(b, '\n'))
-}
+func (r *run) log(rec map[string]any) { r.metrics.Write(rec) }
