@@ -39,6 +39,11 @@ const (
 // well-formed token file, so callers can tell corruption from I/O failure.
 var ErrFormat = errors.New("malformed token file")
 
+// MaxVocab bounds the vocabulary size a token file may declare, so that a
+// corrupt or hostile header cannot make its reader allocate per-id tables of
+// many gigabytes. 16M ids is 64 times the largest vocabularies in use.
+var MaxVocab = 1 << 24
+
 // widthFor returns the bytes per id used for a vocabulary size.
 func widthFor(vocabSize int) int {
 	if vocabSize <= 1<<16 {
@@ -69,8 +74,8 @@ type Writer struct {
 
 // Create starts a token file for ids in [0, vocabSize).
 func Create(path string, vocabSize int) (*Writer, error) {
-	if vocabSize <= 0 || vocabSize > 1<<31-1 {
-		return nil, fmt.Errorf("dataset: create %s: vocabulary size %d: expected 1..%d", path, vocabSize, 1<<31-1)
+	if vocabSize <= 0 || vocabSize > MaxVocab {
+		return nil, fmt.Errorf("dataset: create %s: vocabulary size %d: expected 1..%d (dataset.MaxVocab)", path, vocabSize, MaxVocab)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -263,8 +268,8 @@ func Open(path string) (*File, error) {
 	}
 	f.width = int(binary.LittleEndian.Uint32(h[12:]))
 	vocab := binary.LittleEndian.Uint32(h[16:])
-	if vocab == 0 || vocab > 1<<31-1 {
-		return nil, formatErr(path, 16, "vocabulary size", "got %d, expected 1..%d", vocab, 1<<31-1)
+	if vocab == 0 || int64(vocab) > int64(MaxVocab) {
+		return nil, formatErr(path, 16, "vocabulary size", "got %d, expected 1..%d (dataset.MaxVocab)", vocab, MaxVocab)
 	}
 	f.vocab = int(vocab)
 	if f.width != 2 && f.width != 4 {

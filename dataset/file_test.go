@@ -153,6 +153,7 @@ func TestOpenCorruption(t *testing.T) {
 		{"bad width", put32(12, 3), "bytes per id"},
 		{"width too small for vocab", put32(16, 70000), "bytes per id"},
 		{"zero vocab", put32(16, 0), "vocabulary size"},
+		{"huge vocab", func(b []byte) []byte { put32(12, 4)(b); return put32(16, 1<<31-1)(b) }, "expected 1..16777216"},
 		{"reserved word", put32(20, 1), "reserved"},
 		{"reserved tail", func(b []byte) []byte { b[50] = 1; return b }, "reserved"},
 		{"truncated", func(b []byte) []byte { return b[:len(b)-8] }, "file size"},

@@ -178,7 +178,29 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("tie_word_embeddings must be true (the LM decoder is the word embedding matrix)"))
 	}
 	if len(errs) == 0 {
+		if n := c.paramCount(); n > float64(MaxParams) {
+			errs = append(errs, fmt.Errorf("the model would have %.3g parameters, more than roberta.MaxParams = %d: "+
+				"check vocab_size, hidden_size, num_hidden_layers, intermediate_size and max_position_embeddings", n, MaxParams))
+		}
+	}
+	if len(errs) == 0 {
 		return nil
 	}
 	return fmt.Errorf("roberta: invalid config: %w", errors.Join(errs...))
+}
+
+// MaxParams bounds the parameter count of a model that Validate accepts, so
+// that a config.json with absurd sizes is refused before anything is
+// allocated (the default, 1e9, is three times RoBERTa-large; raise it for
+// larger models).
+var MaxParams int64 = 1_000_000_000
+
+// paramCount is the number of parameters of the configuration, in float64
+// so that no size overflows: embeddings (tokens, positions, type), per layer
+// four C x C projections, the two FFN matrices, biases and LayerNorms, and
+// the LM head.
+func (c *Config) paramCount() float64 {
+	V, P, C, F, L := float64(c.VocabSize), float64(c.MaxPositionEmbeddings), float64(c.HiddenSize), float64(c.IntermediateSize), float64(c.NumHiddenLayers)
+	layer := 4*C*C + 4*C + 2*C*F + F + C + 4*C
+	return (V+P+1)*C + 2*C + L*layer + C*C + 3*C + V
 }

@@ -80,6 +80,9 @@ func TestValidate(t *testing.T) {
 		{"eps", func(c *Config) { c.LayerNormEps = 0 }, "layer_norm_eps"},
 		{"posType", func(c *Config) { c.PositionEmbeddingType = "relative_key" }, "position_embedding_type"},
 		{"tie", func(c *Config) { c.TieWordEmbeddings = false }, "tie_word_embeddings"},
+		{"huge hidden", func(c *Config) { c.HiddenSize, c.NumAttentionHeads = 1<<31, 1 }, "more than roberta.MaxParams"},
+		{"huge depth", func(c *Config) { c.NumHiddenLayers = 1_000_000_000 }, "more than roberta.MaxParams"},
+		{"huge positions", func(c *Config) { c.MaxPositionEmbeddings = 4_000_000_000; c.HiddenSize, c.NumAttentionHeads = 16, 1 }, "more than roberta.MaxParams"},
 	}
 	for _, tt := range tests {
 		c, _ := Preset("tiny")
@@ -97,6 +100,20 @@ func TestValidate(t *testing.T) {
 // TestUnmarshalHFConfig decodes roberta-base's config.json as published on
 // the Hugging Face hub (no tie_word_embeddings key, extra keys present) and
 // expects the base preset.
+// TestParamCount checks the count against the allocated model.
+func TestParamCount(t *testing.T) {
+	for _, name := range []string{"tiny", "small"} {
+		c, _ := Preset(name)
+		p, err := NewParams(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.paramCount(); got != float64(p.NumParams()) {
+			t.Errorf("%s: paramCount %v, allocated %d", name, got, p.NumParams())
+		}
+	}
+}
+
 func TestUnmarshalHFConfig(t *testing.T) {
 	const robertaBase = `{
   "architectures": ["RobertaForMaskedLM"],
