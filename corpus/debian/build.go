@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"lethe/internal/runlock"
@@ -547,18 +548,31 @@ func extractDeb(ctx context.Context, opts Options, langs []string, dpkg, file st
 		return nil, err
 	}
 	e := &Extracted{Package: d.Package, Version: d.Version, Langs: all, Docs: docs, Stats: st}
-	docDir := filepath.Join(tmp, "usr", "share", "doc", d.Package.Name)
-	if f, err := os.Open(filepath.Join(docDir, "copyright")); err == nil {
-		e.Licenses, err = ReadLicenses(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("extract %s: copyright: %w", d.Package.Name, err)
-		}
-	} else if target, err := os.Readlink(docDir); err == nil {
-		// manpages-dev's documentation directory is a link to manpages'.
-		e.Licenses = []string{"see the copyright file of package " + filepath.Base(target)}
+	if e.Licenses, err = readCopyright(tmp, d.Package.Name); err != nil {
+		return nil, fmt.Errorf("extract %s: copyright: %w", d.Package.Name, err)
 	}
 	return e, nil
+}
+
+// readCopyright reads the licences of package name, unpacked at root, from
+// its usr/share/doc/NAME/copyright. A documentation directory that is a
+// link to another package's (manpages-dev's is manpages') names that
+// package; a copyright file that links out of the unpacked package is not
+// read.
+func readCopyright(root, name string) ([]string, error) {
+	docDir := filepath.Join(root, "usr", "share", "doc", name)
+	copyright := filepath.Join(docDir, "copyright")
+	if err := insideTree(root, copyright); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return []string{"(the copyright file links out of the package: not read)"}, nil
+	}
+	if f, err := os.Open(copyright); err == nil {
+		defer f.Close()
+		return ReadLicenses(f)
+	}
+	if target, err := os.Readlink(docDir); err == nil {
+		return []string{"see the copyright file of package " + filepath.Base(target)}, nil
+	}
+	return nil, nil
 }
 
 // allLangs is langs followed by every other language of the package table

@@ -171,6 +171,40 @@ func ExtractTree(ctx context.Context, root string, p Package, langs []string, ex
 	return docs, st, nil
 }
 
+// insideTree checks that path, with every symbolic link resolved, lies in
+// the unpacked package at root, and so do the entries of path if it is a
+// directory: a package must not make the build read the host's files
+// through an absolute or relative link.
+func insideTree(root, path string) error {
+	rootReal, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	check := func(p string) error {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return err
+		}
+		if rel, err := filepath.Rel(rootReal, real); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("%s leads out of the package (to %s): not read", strings.TrimPrefix(p, root+"/"), real)
+		}
+		return nil
+	}
+	if err := check(path); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil // not a directory
+	}
+	for _, e := range entries {
+		if err := check(filepath.Join(path, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readFile opens full (gunzipping a .gz) and hands it to fn under the name
 // rel.
 func readFile(full, rel string, fn func(io.Reader, string) ([][]string, error)) ([][]string, error) {
@@ -225,6 +259,10 @@ func extractSword(root, full, rel string, p Package, langs []string, ex Extracto
 		return nil
 	}
 	dir := filepath.Join(root, "usr", "share", "sword", filepath.FromSlash(dp))
+	if err := insideTree(root, dir); err != nil {
+		fail(rel, err)
+		return nil
+	}
 	ds, err := ex.ZText(dir)
 	if err != nil {
 		fail(rel, err)

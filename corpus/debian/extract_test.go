@@ -309,3 +309,74 @@ func TestDropUntranslatedAcross(t *testing.T) {
 		t.Errorf("fr docs %v, dropped de %d fr %d, en docs %d", c.Docs, de.Stats.Dropped, c.Stats.Dropped, len(en.Docs))
 	}
 }
+
+// TestSwordLinksOutOfThePackage gives a SWORD package whose modules
+// directory is a symbolic link out of the unpacked tree, absolute and
+// relative: the host's files must not be read, and the module counts as
+// failed with the reason.
+func TestSwordLinksOutOfThePackage(t *testing.T) {
+	host := tree(t, map[string]string{"texts/ztext/kjv/ot.bzz": "A host file.\n"})
+	for _, kind := range []string{"absolute", "relative"} {
+		t.Run(kind, func(t *testing.T) {
+			root := tree(t, map[string]string{"usr/share/sword/mods.d/kjv.conf": "[KJV]\nDataPath=./modules/texts/ztext/kjv/\nLang=en\n"})
+			target := host
+			if kind == "relative" {
+				var err error
+				if target, err = filepath.Rel(filepath.Join(root, "usr", "share", "sword"), host); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(target, filepath.Join(root, "usr", "share", "sword", "modules")); err != nil {
+				t.Fatal(err)
+			}
+			docs, st, err := ExtractTree(context.Background(), root, Package{"sword-text-kjv", Sword, "en"}, []string{"en"}, fakeExtractors())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(docs) != 0 || st.Failed != 1 || !strings.Contains(st.Error, "leads out of the package") {
+				t.Errorf("docs %q, stats %+v: want no document and one failure naming the link", docsString(docs), st)
+			}
+		})
+	}
+}
+
+// TestInsideTree accepts links within the package and refuses a file that
+// links out of it, and a directory holding such a file.
+func TestInsideTree(t *testing.T) {
+	host := tree(t, map[string]string{"passwd": "root:x:0:0\n"})
+	root := tree(t, map[string]string{"usr/share/doc/p/real": "text\n", "usr/share/doc/q/x": "y\n"})
+	doc := filepath.Join(root, "usr", "share", "doc")
+	os.Symlink(filepath.Join(host, "passwd"), filepath.Join(doc, "p", "copyright"))
+	os.Symlink("real", filepath.Join(doc, "p", "alias"))
+	os.Symlink("../p", filepath.Join(doc, "q", "sibling"))
+	for p, ok := range map[string]bool{"p/real": true, "p/alias": true, "q": true, "q/sibling": false, "p/copyright": false, "p": false} {
+		err := insideTree(root, filepath.Join(doc, filepath.FromSlash(p)))
+		if (err == nil) != ok {
+			t.Errorf("insideTree(%s) = %v, want ok %v", p, err, ok)
+		}
+	}
+}
+
+// TestReadCopyrightLinks reads a package's own copyright file, names the
+// package a documentation-directory link points to, and refuses a copyright
+// file that is an absolute or relative link to a host file.
+func TestReadCopyrightLinks(t *testing.T) {
+	host := tree(t, map[string]string{"secret": "License: HOST-FILE\n"})
+	root := tree(t, map[string]string{"usr/share/doc/own/copyright": "License: GPL-2+\n"})
+	doc := filepath.Join(root, "usr", "share", "doc")
+	os.Symlink("own", filepath.Join(doc, "alias"))
+	os.MkdirAll(filepath.Join(doc, "abs"), 0o755)
+	os.Symlink(filepath.Join(host, "secret"), filepath.Join(doc, "abs", "copyright"))
+	rel, _ := filepath.Rel(filepath.Join(doc, "rel"), filepath.Join(host, "secret"))
+	os.MkdirAll(filepath.Join(doc, "rel"), 0o755)
+	os.Symlink(rel, filepath.Join(doc, "rel", "copyright"))
+	for name, want := range map[string]string{
+		"own": "free-form copyright file, beginning: License: GPL-2+", "alias": "free-form copyright file, beginning: License: GPL-2+", "missing": "",
+		"abs": "(the copyright file links out of the package: not read)", "rel": "(the copyright file links out of the package: not read)",
+	} {
+		got, err := readCopyright(root, name)
+		if err != nil || strings.Join(got, ";") != want {
+			t.Errorf("readCopyright(%s) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
