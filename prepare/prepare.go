@@ -8,9 +8,13 @@ package prepare
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"lethe/internal/runlock"
 	"os"
 	"path/filepath"
@@ -77,6 +81,12 @@ type Summary struct {
 	SplitDocuments  int64        `json:"documents_cut_at_size_limit"`
 	Seconds         float64      `json:"seconds"`
 	MegabytesPerSec float64      `json:"megabytes_per_second"`
+	// The SHA-256 of the tokenizer and of the two token files: ReadSummary
+	// checks the token files against them, so a directory whose files come
+	// from different runs is refused.
+	TokenizerSHA256 string `json:"tokenizer_sha256,omitempty"`
+	TrainSHA256     string `json:"train_sha256,omitempty"`
+	ValidSHA256     string `json:"valid_sha256,omitempty"`
 }
 
 // prepChunk is a run of consecutive documents, encoded as a unit so that
@@ -117,6 +127,13 @@ func Run(ctx context.Context, cfg Config, enc Encoder, progressOut io.Writer) (*
 		return nil, err
 	}
 	defer lock.Release()
+	// The summary is the commit mark of the directory: it goes first and
+	// comes back last, so a run cut short in between leaves a directory
+	// that ReadSummary refuses instead of a mix of old and new files.
+	if err := os.Remove(filepath.Join(cfg.OutDir, SummaryFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	removeStaleTemporaries(cfg.OutDir)
 	vocab := enc.VocabSize()
 	trainW, err := dataset.Create(filepath.Join(cfg.OutDir, "train.tok"), vocab)
 	if err != nil {
@@ -286,10 +303,44 @@ func Run(ctx context.Context, cfg Config, enc Encoder, progressOut io.Writer) (*
 	if tt := sum.Train.TextTokens + sum.Valid.TextTokens; tt > 0 {
 		sum.UnknownRate = float64(sum.Train.UnknownTokens+sum.Valid.UnknownTokens) / float64(tt)
 	}
+	for _, h := range []struct {
+		path string
+		sum  *string
+	}{{filepath.Join(cfg.OutDir, "train.tok"), &sum.TrainSHA256}, {filepath.Join(cfg.OutDir, "valid.tok"), &sum.ValidSHA256}} {
+		if *h.sum, err = fileSHA256(h.path); err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	sum.TokenizerSHA256, _ = fileSHA256(cfg.Model) // "" for an encoder that is not a file (tests)
 	if err := atomicfile.WriteJSON(filepath.Join(cfg.OutDir, SummaryFile), &sum); err != nil {
 		return nil, err
 	}
 	return &sum, nil
+}
+
+// fileSHA256 is the hex SHA-256 of a file's content.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// removeStaleTemporaries deletes the hidden temporary files that a killed
+// run left in dir (token files are written under a temporary name first).
+func removeStaleTemporaries(dir string) {
+	for _, pattern := range []string{".train.tok.*", ".valid.tok.*", "." + SummaryFile + ".tmp*"} {
+		stale, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
 }
 
 // encodeChunk encodes every document of c: each line's ids followed by </s>,
@@ -369,12 +420,28 @@ const SummaryFile = "summary.json"
 func ReadSummary(dir string) (*Summary, error) {
 	path := filepath.Join(dir, SummaryFile)
 	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("prepare: %s has no %s: it holds no finished lethe prepare (one was interrupted, or never ran); run lethe prepare", dir, SummaryFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	var s Summary
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("prepare: %s: %w", path, err)
+	}
+	for _, f := range []struct{ name, want string }{{"train.tok", s.TrainSHA256}, {"valid.tok", s.ValidSHA256}} {
+		if f.want == "" {
+			continue // written before the hashes were recorded
+		}
+		got, err := fileSHA256(filepath.Join(dir, f.name))
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		if got != f.want {
+			return nil, fmt.Errorf("prepare: %s does not match %s (sha256 %.12s, recorded %.12s): the directory mixes the files of two runs; run lethe prepare again",
+				filepath.Join(dir, f.name), path, got, f.want)
+		}
 	}
 	return &s, nil
 }

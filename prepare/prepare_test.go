@@ -332,3 +332,44 @@ func TestPrepareWithTokenizer(t *testing.T) {
 		next[v]++
 	}
 }
+
+// TestSummaryIsTheCommitMark checks all-or-nothing outputs: a run cut short
+// leaves a directory ReadSummary refuses (not the previous run's summary
+// beside new token files), and token files from two runs are refused by
+// their recorded hashes, naming the file.
+func TestSummaryIsTheCommitMark(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "a.txt")
+	os.WriteFile(in, []byte(testCorpus(400)), 0o644)
+	cfg := func(out string) Config {
+		return Config{Model: "fake.model", Inputs: []string{in}, OutDir: out, Split: corpus.Split{ValidFraction: 0.1, Seed: 1}, Workers: 1}
+	}
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for i, out := range []string{a, b} {
+		if _, err := Run(context.Background(), cfg(out), wordEncoder{vocab: 300 + 100*i}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadSummary(out); err != nil {
+			t.Fatalf("a finished run's summary is refused: %v", err)
+		}
+	}
+	// Mix: b's validation file in a.
+	raw, _ := os.ReadFile(filepath.Join(b, "valid.tok"))
+	os.WriteFile(filepath.Join(a, "valid.tok"), raw, 0o644)
+	if _, err := ReadSummary(a); err == nil || !strings.Contains(err.Error(), filepath.Join(a, "valid.tok")) || !strings.Contains(err.Error(), "mixes") {
+		t.Errorf("mixed directory: err = %v", err)
+	}
+	// Cut short: a cancelled run over a finished directory leaves no summary.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	os.WriteFile(filepath.Join(b, ".train.tok.tmp123"), []byte("stale"), 0o644)
+	if _, err := Run(ctx, cfg(b), wordEncoder{vocab: 300}, io.Discard); err == nil {
+		t.Fatal("a cancelled run succeeded")
+	}
+	if _, err := ReadSummary(b); err == nil || !strings.Contains(err.Error(), "no finished lethe prepare") {
+		t.Errorf("after an interrupted run: err = %v", err)
+	}
+	if stale, _ := filepath.Glob(filepath.Join(b, ".train.tok.tmp123")); len(stale) != 0 {
+		t.Errorf("stale temporary files left: %v", stale)
+	}
+}
