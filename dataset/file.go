@@ -87,6 +87,14 @@ func Create(path string, vocabSize int) (*Writer, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("dataset: create %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; a token file is shared like any output.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		idx.Close()
+		os.Remove(f.Name())
+		os.Remove(idx.Name())
+		return nil, fmt.Errorf("dataset: create %s: %w", path, err)
+	}
 	w := &Writer{path: path, tmp: f.Name(), f: f, bw: bufio.NewWriterSize(f, 1<<20),
 		idx: idx, idxW: bufio.NewWriterSize(idx, 64<<10), width: widthFor(vocabSize), vocab: vocabSize}
 	if _, err := w.bw.Write(make([]byte, headerSize)); err != nil { // placeholder, rewritten by Close

@@ -55,6 +55,9 @@ func TestRoundTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeDocs(t, tc.vocab, tc.docs)
+			if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o644 {
+				t.Errorf("token file mode %v (%v), want 0644 like every output", st.Mode().Perm(), err)
+			}
 			f, err := Open(p)
 			if err != nil {
 				t.Fatal(err)

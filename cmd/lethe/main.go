@@ -96,13 +96,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	fs.Usage = func() { commandHelp(cmd, stderr) }
 	runFn := cmd.flags(fs)
-	if err := fs.Parse(rest); err != nil {
+	positional, err := parseInterspersed(fs, rest)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	env := &runEnv{stdin: stdin, stdout: stdout, stderr: stderr, args: fs.Args()}
+	env := &runEnv{stdin: stdin, stdout: stdout, stderr: stderr, args: positional}
 	if err := runFn(ctx, env); err != nil {
 		fmt.Fprintf(stderr, "lethe %s: %v\n", cmd.name, err)
 		if errors.Is(err, train.ErrInterrupted) {
@@ -147,4 +148,26 @@ func commandHelp(c *command, w io.Writer) {
 	fmt.Fprintln(w, "\nFlags:")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+}
+
+// parseInterspersed parses flags wherever they appear among the arguments,
+// as users type them ("lethe eval --model M test.tsv --out r.json"), and
+// returns the other arguments in order; after "--" everything is an
+// argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }

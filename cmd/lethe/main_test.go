@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -178,5 +180,28 @@ func TestPretrainCtrlC(t *testing.T) {
 	}
 	if !strings.Contains(stdout2.String(), "update "+updates+":") {
 		t.Errorf("second run did not finish at update %s; stdout:\n%s", updates, stdout2.String())
+	}
+}
+
+// TestFlagsAnywhere parses flags typed after arguments, as users type them,
+// and takes everything after "--" as arguments.
+func TestFlagsAnywhere(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		out      string
+		wantArgs []string
+	}{
+		{[]string{"--model", "M", "test.tsv", "--out", "r.json"}, "r.json", []string{"test.tsv"}},
+		{[]string{"a.tsv", "--out=r.json", "b.tsv"}, "r.json", []string{"a.tsv", "b.tsv"}},
+		{[]string{"--out", "r.json", "--", "--weird.tsv", "-x"}, "r.json", []string{"--weird.tsv", "-x"}},
+		{nil, "", nil},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.String("model", "", "")
+		out := fs.String("out", "", "")
+		got, err := parseInterspersed(fs, tc.args)
+		if err != nil || *out != tc.out || !slices.Equal(got, tc.wantArgs) {
+			t.Errorf("%q: args %q, --out %q, err %v; want %q, %q", tc.args, got, *out, err, tc.wantArgs, tc.out)
+		}
 	}
 }
