@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -98,7 +100,20 @@ func (t *trainer) readFile(ctx context.Context, path string, keep func([]byte) b
 		return false, fmt.Errorf("reading corpus: %w", err)
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
+	// Compressed corpora are read as the other commands read them.
+	var src io.Reader = f
+	switch {
+	case strings.HasSuffix(path, ".gz"):
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return false, fmt.Errorf("%s: expected a gzip stream: %w", path, err)
+		}
+		defer zr.Close()
+		src = zr
+	case strings.HasSuffix(path, ".bz2"):
+		src = bzip2.NewReader(f)
+	}
+	r := bufio.NewReaderSize(src, 1<<20)
 	var offset int64
 	var long []byte
 	for {

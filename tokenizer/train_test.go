@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -909,5 +910,34 @@ func TestTrainEStepAndViterbiBruteForce(t *testing.T) {
 	}
 	if !ok || math.Abs(score+5.0) > 1e-12 || !slices.Equal(got, []string{"▁ab", "ab"}) {
 		t.Errorf("viterbi(▁abab) = %q %g %v, want [▁ab ab] -5", got, score, ok)
+	}
+}
+
+// TestTrainReadsCompressedCorpora reads the same corpus plain and gzipped:
+// the sentences read are the same.
+func TestTrainReadsCompressedCorpora(t *testing.T) {
+	raw, err := os.ReadFile("testdata/en.train.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gzPath := filepath.Join(t.TempDir(), "en.txt.gz")
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(raw)
+	zw.Close()
+	if err := os.WriteFile(gzPath, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got [2][]string
+	for i, in := range []string{"testdata/en.train.txt", gzPath} {
+		o := DefaultTrainOptions()
+		o.Inputs = []string{in}
+		tr := &trainer{opts: o, stats: &TrainStats{}}
+		if got[i], err = tr.readSentences(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got[0]) == 0 || !slices.Equal(got[0], got[1]) {
+		t.Errorf("plain file gave %d sentences, gzip %d (or different ones)", len(got[0]), len(got[1]))
 	}
 }

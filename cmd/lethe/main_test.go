@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -203,5 +206,24 @@ func TestFlagsAnywhere(t *testing.T) {
 		if err != nil || *out != tc.out || !slices.Equal(got, tc.wantArgs) {
 			t.Errorf("%q: args %q, --out %q, err %v; want %q, %q", tc.args, got, *out, err, tc.wantArgs, tc.out)
 		}
+	}
+}
+
+// TestReadLineLimited reads lines up to the limit, newline or not, and
+// refuses a longer one before holding it whole.
+func TestReadLineLimited(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	br := bufio.NewReaderSize(strings.NewReader("ab\n"+long[:4096]+"\n"+long+"\nlast"), 16)
+	for _, want := range []string{"ab\n", long[:4096] + "\n"} {
+		if got, err := readLineLimited(br, 4096); err != nil || got != want {
+			t.Fatalf("got %d bytes, %v; want %d bytes", len(got), err, len(want))
+		}
+	}
+	if _, err := readLineLimited(br, 4096); !errors.Is(err, errLineTooLong) {
+		t.Errorf("a 5000-byte line under a 4096 limit: %v", err)
+	}
+	br = bufio.NewReader(strings.NewReader("last"))
+	if got, err := readLineLimited(br, 4); got != "last" || err != io.EOF {
+		t.Errorf("last line without newline: %q, %v", got, err)
 	}
 }

@@ -21,6 +21,7 @@ spm_decode does. An id outside the vocabulary is an error naming the line.`,
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *runEnv) error {
 			model := fs.String("model", "", "SentencePiece model `file` (.model, required)")
 			format := fs.String("input_format", "piece", "input `format`: piece or id")
+			maxLine := fs.Int("max-line-bytes", 1<<20, "longest accepted input line, in bytes")
 			return func(ctx context.Context, env *runEnv) error {
 				if *model == "" {
 					return errors.New("--model is required")
@@ -33,7 +34,7 @@ spm_decode does. An id outside the vocabulary is an error naming the line.`,
 					return err
 				}
 				ids := *format == "id"
-				return processLines(ctx, env.stdin, env.stdout, func(dst []byte, line string, scratch *[]int32) ([]byte, error) {
+				return processLines(ctx, env.stdin, env.stdout, *maxLine, func(dst []byte, line string, scratch *[]int32) ([]byte, error) {
 					if !ids {
 						// As spm_decode: split at single spaces.
 						return append(dst, m.DecodePieces(strings.Split(line, " "))...), nil

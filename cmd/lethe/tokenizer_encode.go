@@ -24,6 +24,7 @@ Lines are encoded in parallel on all cores; the output keeps the input order.`,
 		flags: func(fs *flag.FlagSet) func(ctx context.Context, env *runEnv) error {
 			model := fs.String("model", "", "SentencePiece model `file` (.model, required)")
 			format := fs.String("output_format", "piece", "output `format`: piece or id")
+			maxLine := fs.Int("max-line-bytes", 1<<20, "longest accepted input line, in bytes")
 			return func(ctx context.Context, env *runEnv) error {
 				if *model == "" {
 					return errors.New("--model is required")
@@ -40,7 +41,7 @@ Lines are encoded in parallel on all cores; the output keeps the input order.`,
 				if err != nil {
 					return err
 				}
-				return processLines(ctx, env.stdin, env.stdout, func(dst []byte, line string, scratch *[]int32) ([]byte, error) {
+				return processLines(ctx, env.stdin, env.stdout, *maxLine, func(dst []byte, line string, scratch *[]int32) ([]byte, error) {
 					if !ids {
 						return m.AppendPieceText(dst, line), nil
 					}
@@ -76,8 +77,10 @@ type batchResult struct {
 
 // processLines reads r line by line (lines end at '\n', which is removed; a
 // last line without '\n' counts), applies fn to each line on all cores in
-// batches and writes the results, one line each, in input order.
-func processLines(ctx context.Context, r io.Reader, w io.Writer, fn lineFunc) error {
+// batches and writes the results, one line each, in input order. A line
+// longer than maxLine bytes is an error naming it, found before the line is
+// held in memory whole.
+func processLines(ctx context.Context, r io.Reader, w io.Writer, maxLine int, fn lineFunc) error {
 	workers := runtime.GOMAXPROCS(0)
 	jobs := make(chan *lineBatch, workers)
 	order := make(chan *lineBatch, 2*workers)
@@ -131,7 +134,12 @@ func processLines(ctx context.Context, r io.Reader, w io.Writer, fn lineFunc) er
 			return true
 		}
 		for {
-			line, err := br.ReadString('\n')
+			line, err := readLineLimited(br, maxLine)
+			if errors.Is(err, errLineTooLong) {
+				flush()
+				readErr <- fmt.Errorf("stdin: line %d is longer than %d bytes (--max-line-bytes)", lineNo, maxLine)
+				return
+			}
 			if len(line) > 0 {
 				if line[len(line)-1] == '\n' {
 					line = line[:len(line)-1]
@@ -181,4 +189,28 @@ func processLines(ctx context.Context, r io.Reader, w io.Writer, fn lineFunc) er
 		return fmt.Errorf("writing stdout: %w", err)
 	}
 	return nil
+}
+
+// errLineTooLong is readLineLimited's error for a line over its limit.
+var errLineTooLong = errors.New("line too long")
+
+// readLineLimited reads up to and including the next '\n', as ReadString
+// does, but fails with errLineTooLong as soon as the line passes max bytes.
+func readLineLimited(br *bufio.Reader, max int) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		n := len(buf) + len(chunk) // bytes of the line so far, its newline included
+		if err == nil {
+			n-- // the newline
+		}
+		if n > max {
+			return "", errLineTooLong
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			buf = append(buf, chunk...)
+			continue
+		}
+		return string(append(buf, chunk...)), err
+	}
 }
