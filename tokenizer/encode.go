@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // unkPenalty is subtracted from the lowest piece score to score an unknown
@@ -95,7 +96,7 @@ func NewModel(p *ModelProto) (*Model, error) {
 			return nil, fmt.Errorf("piece %d is empty", i)
 		}
 		if _, dup := m.ids[pc.Piece]; dup {
-			return nil, fmt.Errorf("piece %d %q is already defined", i, pc.Piece)
+			return nil, fmt.Errorf("piece %d %q is already defined", i, clip(pc.Piece))
 		}
 		m.ids[pc.Piece] = int32(i)
 		switch t {
@@ -105,7 +106,7 @@ func NewModel(p *ModelProto) (*Model, error) {
 			fallthrough
 		case UserDefined, Unused:
 			if strings.IndexByte(pc.Piece, 0) >= 0 {
-				return nil, fmt.Errorf("piece %d %q holds a NUL byte", i, pc.Piece)
+				return nil, fmt.Errorf("piece %d %q holds a NUL byte", i, clip(pc.Piece))
 			}
 			keys = append(keys, daKey{key: pc.Piece, value: int32(i)})
 			if t == UserDefined {
@@ -113,12 +114,12 @@ func NewModel(p *ModelProto) (*Model, error) {
 			}
 		case Unknown:
 			if m.unkID >= 0 {
-				return nil, fmt.Errorf("piece %d %q: a second UNKNOWN piece (the first is %d)", i, pc.Piece, m.unkID)
+				return nil, fmt.Errorf("piece %d %q: a second UNKNOWN piece (the first is %d)", i, clip(pc.Piece), m.unkID)
 			}
 			m.unkID = int32(i)
 		case Byte:
 			if !ts.ByteFallback {
-				return nil, fmt.Errorf("piece %d %q is a BYTE piece but trainer_spec.byte_fallback is false", i, pc.Piece)
+				return nil, fmt.Errorf("piece %d %q is a BYTE piece but trainer_spec.byte_fallback is false", i, clip(pc.Piece))
 			}
 		}
 	}
@@ -498,4 +499,17 @@ func (m *Model) AppendPieceText(dst []byte, text string) []byte {
 	}
 	m.scratch.Put(s)
 	return dst
+}
+
+// clip shortens a piece quoted in an error message to its first 40 bytes,
+// so that a malformed model cannot fill the terminal with one piece.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("... (%d bytes)", len(s))
 }

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -327,5 +328,19 @@ func TestDecodeRandomIDsMatchesSpm(t *testing.T) {
 			}
 		}
 		t.Logf("%v: %d/%d random id lines decode as spm_decode does", args, len(seqs)-bad, len(seqs))
+	}
+}
+
+// TestMalformedPieceErrorIsShort defines a 17 KB piece twice: the error
+// names the piece by its first bytes and its length, not whole.
+func TestMalformedPieceErrorIsShort(t *testing.T) {
+	ts := NewTrainerSpec()
+	ts.BosID, ts.PadID, ts.EosID, ts.UnkID = 0, 1, 2, 3
+	huge := strings.Repeat("é", 8700)
+	pieces := []Piece{{Piece: "<s>", Type: Control}, {Piece: "<pad>", Type: Control}, {Piece: "</s>", Type: Control},
+		{Piece: "<unk>", Type: Unknown}, {Piece: huge}, {Piece: huge}}
+	_, err := NewModel(&ModelProto{Pieces: pieces, TrainerSpec: ts, NormalizerSpec: NewNormalizerSpec(RuleIdentity, nil)})
+	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "(17400 bytes)") || !strings.Contains(err.Error(), "already defined") {
+		t.Errorf("error of %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }
