@@ -222,7 +222,33 @@ func readFile(full, rel string, fn func(io.Reader, string) ([][]string, error)) 
 		defer zr.Close()
 		r = zr
 	}
-	return fn(r, rel)
+	return fn(&limitedReader{r: r, left: MaxFileBytes}, rel)
+}
+
+// MaxFileBytes bounds the (decompressed) size of one documentation file
+// handed to an extractor, so that a hostile package cannot make the build
+// read a gzip bomb into memory.
+var MaxFileBytes int64 = 64 << 20
+
+// limitedReader fails once more than left bytes were read.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, fmt.Errorf("longer than %d bytes (debian.MaxFileBytes) once decompressed", MaxFileBytes)
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("longer than %d bytes (debian.MaxFileBytes) once decompressed", MaxFileBytes)
+	}
+	return n, err
 }
 
 // extractSword reads a SWORD module: its conf (Lang, DataPath) and its zText

@@ -380,3 +380,21 @@ func TestReadCopyrightLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestGzipBombIsRefused extracts a man page that inflates past
+// MaxFileBytes: the file fails with the reason, the build goes on.
+func TestGzipBombIsRefused(t *testing.T) {
+	defer func(v int64) { MaxFileBytes = v }(MaxFileBytes)
+	MaxFileBytes = 1 << 16
+	root := tree(t, map[string]string{
+		"usr/share/man/man1/bomb.1.gz": gz(t, strings.Repeat("a line of text\n", 10_000)),
+		"usr/share/man/man1/ok.1.gz":   gz(t, ".TH OK 1\nFine.\n"),
+	})
+	docs, st, err := ExtractTree(context.Background(), root, Package{"manpages", Man, "en"}, []string{"en"}, fakeExtractors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Failed != 1 || !strings.Contains(st.Error, "debian.MaxFileBytes") || len(docs) != 1 {
+		t.Errorf("stats %+v, %d docs: want the bomb failed and the other page read", st, len(docs))
+	}
+}

@@ -150,12 +150,20 @@ func inflate(p []byte) ([]byte, error) {
 		return nil, fmt.Errorf("expected a zlib stream: %w", err)
 	}
 	defer zr.Close()
-	out, err := io.ReadAll(zr)
+	out, err := io.ReadAll(io.LimitReader(zr, int64(MaxBlockBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("expected a zlib stream: %w", err)
 	}
+	if len(out) > MaxBlockBytes {
+		return nil, fmt.Errorf("a zlib block inflates to more than %d bytes (sword.MaxBlockBytes): not a SWORD text block", MaxBlockBytes)
+	}
 	return out, nil
 }
+
+// MaxBlockBytes bounds what one compressed block may inflate to (SWORD
+// blocks hold a few kilobytes of verses), so that a hostile module cannot
+// make the build allocate gigabytes.
+var MaxBlockBytes = 16 << 20
 
 // firstInvalid returns the offset of the first invalid UTF-8 sequence in p.
 func firstInvalid(p []byte) int {
