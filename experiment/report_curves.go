@@ -162,7 +162,7 @@ func (b *reportBuilder) answer() error {
 		v := b.mean(b.zeroShotKey(ArmStandard, task, LangRelearn, last.budget), accuracyOf)
 		if isFinite(v) {
 			items = append(items, fmt.Sprintf("English relearned as a new language (fresh embeddings on the frozen standard body, %s tokens, %d updates) "+
-				"scores %.1f%% against the English task model's %.1f%%: **%.0f%% of English**.", fmtTokens(last.tokens), c.Adapt.Updates, v, en, 100*v/en))
+				"scores %.1f%% against the English task model's %.1f%%: **%.1f%% of English**.", fmtTokens(last.tokens), c.Adapt.Updates, v, en, 100*v/en))
 		}
 	}
 	// 3. Where does forgetting beat standard downstream?
@@ -372,7 +372,11 @@ func (b *reportBuilder) controls() error {
 				pts := b.budgetPoints(LangRelearn)
 				k := b.zeroShotKey(arm, task, LangRelearn, pts[len(pts)-1].budget)
 				en := b.mean(scoreKey{arm: arm, task: task, setting: SettingEnglish}, accuracyOf)
-				row = append(row, b.cell(k, accuracyOf), fmtNum(100*b.mean(k, accuracyOf)/en, 0)+"%")
+				share := "n/a"
+				if r := 100 * b.mean(k, accuracyOf) / en; isFinite(r) {
+					share = fmtNum(r, 1) + "%"
+				}
+				row = append(row, b.cell(k, accuracyOf), share)
 			}
 			t.Rows = append(t.Rows, row)
 		}
