@@ -311,7 +311,7 @@ func (c *Config) Validate() error {
 		if len(b) == 0 || b[0] <= 0 || !slices.IsSorted(b) || len(slices.Compact(slices.Clone(b))) != len(b) {
 			return fmt.Errorf("experiment: the token budgets of %s %v must be positive and increasing", l, b)
 		}
-		if englishDerived(l) && c.Pretrain.MaxCorpusBytes <= 0 && c.Pretrain.HoldOut <= 0 {
+		if EnglishDerived(l) && c.Pretrain.MaxCorpusBytes <= 0 && c.Pretrain.HoldOut <= 0 {
 			return fmt.Errorf("experiment: language %s adapts on English text that pretraining did not use, "+
 				"but pretraining uses all of it: set pretrain.hold_out or pretrain.max_corpus_bytes", l)
 		}

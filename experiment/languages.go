@@ -33,9 +33,9 @@ const (
 	LangShuffle = "en-shuffle"
 )
 
-// englishDerived reports whether lang is one of the English-derived
+// EnglishDerived reports whether lang is one of the English-derived
 // languages.
-func englishDerived(lang string) bool {
+func EnglishDerived(lang string) bool {
 	return lang == LangRelearn || lang == LangReverse || lang == LangShuffle
 }
 

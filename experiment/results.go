@@ -98,7 +98,7 @@ type Layout struct{ Root string }
 // Tokenizer is the SentencePiece model of a language; the English-derived
 // languages use English's.
 func (l Layout) Tokenizer(lang string) string {
-	if englishDerived(lang) {
+	if EnglishDerived(lang) {
 		lang = "en"
 	}
 	return filepath.Join(l.Root, "tokenizers", lang+".model")

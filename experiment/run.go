@@ -88,7 +88,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*adaptRuns+2*len(c.Arms)*len(c.Tasks))
 
 	for _, lang := range langs {
-		if englishDerived(lang) {
+		if EnglishDerived(lang) {
 			r.step++ // uses the English tokenizer
 			continue
 		}
@@ -215,7 +215,7 @@ func (r *runner) testFile(t, lang string) (string, error) {
 	switch {
 	case lang == LangRelearn:
 		return r.c.taskFile(t, "en", "test.tsv"), nil
-	case englishDerived(lang):
+	case EnglishDerived(lang):
 		path := r.l.TaskFile(t, lang, "test.tsv")
 		if _, err := os.Stat(path); err == nil {
 			return path, nil
@@ -226,7 +226,7 @@ func (r *runner) testFile(t, lang string) (string, error) {
 }
 
 func (r *runner) ceilingFile(t, lang string) string {
-	if englishDerived(lang) {
+	if EnglishDerived(lang) {
 		return r.c.taskFile(t, "en", "test.tsv")
 	}
 	return r.c.taskFile(t, lang, "test.en.tsv")
@@ -240,7 +240,7 @@ func checkData(c Config) error {
 		need = append(need, c.taskFile(t, "en", "train.tsv"), c.taskFile(t, "en", "dev.tsv"), c.taskFile(t, "en", "test.tsv"))
 	}
 	for _, l := range c.Languages {
-		if englishDerived(l) {
+		if EnglishDerived(l) {
 			continue // made from English's corpus and task files
 		}
 		need = append(need, c.corpusFile(l))
@@ -374,7 +374,7 @@ func (r *runner) data(ctx context.Context, lang string) error {
 				return err
 			}
 			input = head
-		case englishDerived(lang):
+		case EnglishDerived(lang):
 			// English that pretraining did not read (the held-out
 			// descriptions, or the documents after its head), transformed
 			// as the language requires.

@@ -135,6 +135,9 @@ from its results.json, running nothing.`,
 func buildLangs(extra []string) []string {
 	langs := strings.Split(defaultBuildLangs, ",")
 	for _, l := range extra {
+		if experiment.EnglishDerived(l) {
+			continue // made from the English corpus
+		}
 		found := false
 		for _, m := range langs {
 			found = found || m == l

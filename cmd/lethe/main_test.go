@@ -227,3 +227,12 @@ func TestReadLineLimited(t *testing.T) {
 		t.Errorf("last line without newline: %q, %v", got, err)
 	}
 }
+
+// TestBuildLangsSkipsEnglishDerived builds data for real languages only: the
+// English-derived ones come from the English corpus.
+func TestBuildLangsSkipsEnglishDerived(t *testing.T) {
+	got := buildLangs([]string{"en-relearn", "de", "en-shuffle", "it"})
+	if slices.Contains(got, "en-relearn") || slices.Contains(got, "en-shuffle") || !slices.Contains(got, "it") || !slices.Contains(got, "de") {
+		t.Errorf("buildLangs = %v", got)
+	}
+}
