@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"lethe/internal/runlock"
 	"os"
 	"path/filepath"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"lethe/dataset"
 	"lethe/internal/atomicfile"
 	"lethe/internal/progress"
+	"lethe/internal/runlock"
 	"lethe/tokenizer"
 )
 

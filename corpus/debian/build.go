@@ -8,10 +8,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"fmt"
 	"io"
-	"lethe/internal/runlock"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	"lethe/corpus/ddtp"
 	"lethe/internal/atomicfile"
+	"lethe/internal/runlock"
 )
 
 // BringYourOwn tells a user without apt or a network how to use their own
