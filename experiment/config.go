@@ -133,6 +133,15 @@ func (a AdaptConfig) budgets(lang string) []int64 {
 // runs then live in one directory per budget.
 func (a AdaptConfig) curves() bool { return len(a.Budgets) > 0 || len(a.LanguageBudgets) > 0 }
 
+// stored is a budget as run directories, summaries and scores record it:
+// 0 in an experiment without budget curves (whose runs predate budgets).
+func (a AdaptConfig) stored(budget int64) int64 {
+	if !a.curves() {
+		return 0
+	}
+	return budget
+}
+
 // mainBudget is the budget of language lang that the main tables show:
 // MaxTokens if lang is adapted under it, its largest budget otherwise.
 func (a AdaptConfig) mainBudget(lang string) int64 {
@@ -308,7 +317,11 @@ func (c *Config) Validate() error {
 	}
 	for _, l := range c.Languages {
 		b := c.Adapt.budgets(l)
-		if len(b) == 0 || b[0] <= 0 || !slices.IsSorted(b) || len(slices.Compact(slices.Clone(b))) != len(b) {
+		increasing := len(b) > 0 && b[0] > 0
+		for i := 1; i < len(b); i++ {
+			increasing = increasing && b[i] > b[i-1]
+		}
+		if !increasing {
 			return fmt.Errorf("experiment: the token budgets of %s %v must be positive and increasing", l, b)
 		}
 		if EnglishDerived(l) && c.Pretrain.MaxCorpusBytes <= 0 && c.Pretrain.HoldOut <= 0 {

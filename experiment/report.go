@@ -172,7 +172,7 @@ func (b *reportBuilder) load() error {
 			}
 			for _, lang := range b.cfg.Languages {
 				for a := 1; a <= b.adaptSeeds; a++ {
-					if err := read(b.adapt, runKey{seed, a, arm, lang}, b.layout.Adapt(seed, a, arm, lang, b.storedBudget(b.cfg.Adapt.mainBudget(lang)))); err != nil {
+					if err := read(b.adapt, runKey{seed, a, arm, lang}, b.layout.Adapt(seed, a, arm, lang, b.cfg.Adapt.stored(b.cfg.Adapt.mainBudget(lang)))); err != nil {
 						return err
 					}
 				}
@@ -187,19 +187,10 @@ func (b *reportBuilder) load() error {
 	return nil
 }
 
-// storedBudget is the budget as scores and run directories record it: 0 in
-// an experiment without budget curves.
-func (b *reportBuilder) storedBudget(budget int64) int64 {
-	if !b.cfg.Adapt.curves() {
-		return 0
-	}
-	return budget
-}
-
 // budgetKey is the scoreKey budget of a zero-shot score of language lang
 // stored with budget: 0 for the main budget.
 func (b *reportBuilder) budgetKey(lang string, stored int64) int64 {
-	if stored == b.storedBudget(b.cfg.Adapt.mainBudget(lang)) {
+	if stored == b.cfg.Adapt.stored(b.cfg.Adapt.mainBudget(lang)) {
 		return 0
 	}
 	return stored
@@ -700,7 +691,7 @@ func (b *reportBuilder) adaptation() error {
 			for _, arm := range c.Arms {
 				var tok, vl, mo, ma []float64
 				for _, a := range b.res.Adapt {
-					if a.Lang != lang || a.Arm != arm || a.Budget != b.storedBudget(c.Adapt.mainBudget(lang)) {
+					if a.Lang != lang || a.Arm != arm || a.Budget != b.cfg.Adapt.stored(c.Adapt.mainBudget(lang)) {
 						continue
 					}
 					tok = appendFinite(tok, float64(a.TrainTokens))

@@ -29,7 +29,7 @@ func (b *reportBuilder) budgetPoints(lang string) []budgetPoint {
 	for _, budget := range b.cfg.Adapt.budgets(lang) {
 		var sum, n float64
 		for _, a := range b.res.Adapt {
-			if a.Lang == lang && a.Budget == b.storedBudget(budget) && a.TrainTokens > 0 {
+			if a.Lang == lang && a.Budget == b.cfg.Adapt.stored(budget) && a.TrainTokens > 0 {
 				sum += float64(a.TrainTokens)
 				n++
 			}
@@ -47,7 +47,7 @@ func (b *reportBuilder) budgetPoints(lang string) []budgetPoint {
 // a budget.
 func (b *reportBuilder) zeroShotKey(arm, task, lang string, budget int64) scoreKey {
 	return scoreKey{arm: arm, task: task, lang: lang, setting: SettingZeroShot, step: b.cfg.Adapt.Updates,
-		budget: b.budgetKey(lang, b.storedBudget(budget))}
+		budget: b.budgetKey(lang, b.cfg.Adapt.stored(budget))}
 }
 
 // seedMeans is, per pipeline seed, the mean of cell k over its adaptation
@@ -81,21 +81,33 @@ type difference struct {
 }
 
 func (b *reportBuilder) difference(kf, ks scoreKey) difference {
-	var d []float64
-	over := "pretraining seeds"
-	if len(b.seeds) >= 2 {
-		f, s := b.seedMeans(kf, accuracyOf), b.seedMeans(ks, accuracyOf)
-		for i := range f {
-			if !math.IsNaN(f[i]) && !math.IsNaN(s[i]) {
-				d = append(d, f[i]-s[i])
-			}
+	return b.pairedDifference(
+		func(rep replicate) float64 { return b.value(kf, rep, accuracyOf) },
+		func(rep replicate) float64 { return b.value(ks, rep, accuracyOf) })
+}
+
+// pairedDifference is x minus y, paired by replicate: its samples are the
+// pipeline seeds (each the mean of its adaptation seeds' differences) when
+// there are at least two, else the adaptation seeds. NaN values leave a
+// replicate out.
+func (b *reportBuilder) pairedDifference(x, y func(replicate) float64) difference {
+	bySeed := map[int][]float64{}
+	var flat []float64
+	for _, rep := range b.reps {
+		vx, vy := x(rep), y(rep)
+		if math.IsNaN(vx) || math.IsNaN(vy) {
+			continue
 		}
-	} else {
-		over = "adaptation seeds"
-		for _, rep := range b.repsOf(kf) {
-			f, s := b.value(kf, rep, accuracyOf), b.value(ks, rep, accuracyOf)
-			if !math.IsNaN(f) && !math.IsNaN(s) {
-				d = append(d, f-s)
+		bySeed[rep.seed] = append(bySeed[rep.seed], vx-vy)
+		flat = append(flat, vx-vy)
+	}
+	d, over := flat, "adaptation seeds"
+	if len(b.seeds) >= 2 {
+		d, over = nil, "pretraining seeds"
+		for _, seed := range b.seeds {
+			if xs := bySeed[seed]; len(xs) > 0 {
+				m, _ := report.MeanStd(xs)
+				d = append(d, m)
 			}
 		}
 	}
@@ -274,44 +286,27 @@ func (b *reportBuilder) tallySentence(task string) string {
 // random body, with 95% intervals.
 func (b *reportBuilder) lmSentence() string {
 	c := b.cfg
-	loss := func(arm, lang string) map[replicate]float64 {
-		out := map[replicate]float64{}
+	// loss is the mask-only loss of the run of one replicate (NaN if none).
+	loss := func(arm, lang string) func(replicate) float64 {
+		runs := map[replicate]float64{}
 		for _, a := range b.res.Adapt {
-			if a.Arm == arm && a.Lang == lang && a.Budget == b.storedBudget(c.Adapt.mainBudget(lang)) && a.MaskOnlyLoss > 0 {
-				out[replicate{a.Seed, max(a.AdaptSeed, 1)}] = a.MaskOnlyLoss
+			if a.Arm == arm && a.Lang == lang && a.Budget == c.Adapt.stored(c.Adapt.mainBudget(lang)) && a.MaskOnlyLoss > 0 {
+				runs[replicate{a.Seed, max(a.AdaptSeed, 1)}] = a.MaskOnlyLoss
 			}
 		}
-		return out
+		return func(rep replicate) float64 {
+			if v, ok := runs[rep]; ok {
+				return v
+			}
+			return math.NaN()
+		}
 	}
 	compare := func(x, y string) []string {
 		var parts []string
 		for _, lang := range c.Languages {
-			lx, ly := loss(x, lang), loss(y, lang)
-			// Samples: per pipeline seed (the mean of its adaptation seeds)
-			// when there are several, else per adaptation seed.
-			bySeed := map[int][]float64{}
-			var flat []float64
-			for rep, vx := range lx {
-				if vy, ok := ly[rep]; ok {
-					bySeed[rep.seed] = append(bySeed[rep.seed], vx-vy)
-					flat = append(flat, vx-vy)
-				}
+			if d := b.pairedDifference(loss(x, lang), loss(y, lang)); d.n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %s", mdLiteral(lang), d.nats()))
 			}
-			d := flat
-			if len(bySeed) >= 2 {
-				d = nil
-				for _, seed := range b.seeds {
-					if xs, ok := bySeed[seed]; ok {
-						m, _ := report.MeanStd(xs)
-						d = append(d, m)
-					}
-				}
-			}
-			if len(d) == 0 {
-				continue
-			}
-			m, h := report.CI95(d)
-			parts = append(parts, fmt.Sprintf("%s %s", mdLiteral(lang), difference{mean: m, half: h, n: len(d)}.nats()))
 		}
 		return parts
 	}

@@ -198,15 +198,6 @@ func (c *Config) taskFile(t, lang, name string) string {
 	return filepath.Join(c.Data, t, lang, name)
 }
 
-// budgetDir is the budget level of an adaptation run's directory: none (0)
-// in an experiment without budget curves.
-func (r *runner) budgetDir(budget int64) int64 {
-	if !r.c.Adapt.curves() {
-		return 0
-	}
-	return budget
-}
-
 // testFile is the test file of task t in language lang, and ceilingFile
 // the English originals of the same items. An English-derived language is
 // scored on the English test set, transformed as its text is (made on first
@@ -585,7 +576,7 @@ func summarisePretrain(dir, arm string, sum *PretrainSummary) error {
 // adapt runs stage 2 of one arm for one language: adaptation replicate rep
 // of the body of pipeline seed seed.
 func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, budget int64, from string) error {
-	dir := r.l.Adapt(seed, rep, arm, lang, r.budgetDir(budget))
+	dir := r.l.Adapt(seed, rep, arm, lang, r.c.Adapt.stored(budget))
 	r.header("adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, budget, r.c.Adapt.Updates)
 	var sum AdaptSummary
 	if readDone(dir, &sum) {
@@ -612,7 +603,7 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 		if _, err := train.Pretrain(ctx, o); err != nil {
 			return err
 		}
-		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.budgetDir(budget), Seconds: time.Since(t).Seconds()}
+		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.c.Adapt.stored(budget), Seconds: time.Since(t).Seconds()}
 		if sum.TrainTokens, err = budgetTokens(o); err != nil {
 			return err
 		}
@@ -779,11 +770,11 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body
 			for _, budget := range r.c.Adapt.budgets(lang) {
 				for rep := 1; rep <= r.c.Adapt.Replicates(); rep++ {
 					for _, u := range r.c.Adapt.SaveAt {
-						ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang, r.budgetDir(budget)), train.CheckpointAt(u))
+						ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang, r.c.Adapt.stored(budget)), train.CheckpointAt(u))
 						splice := func(out string) error {
 							return finetune.Splice(taskModel, ckpt, out, finetune.SpliceOptions{Language: lang})
 						}
-						if err := score("", splice, test, lang, SettingZeroShot, u, rep, r.budgetDir(budget)); err != nil {
+						if err := score("", splice, test, lang, SettingZeroShot, u, rep, r.c.Adapt.stored(budget)); err != nil {
 							return err
 						}
 					}
@@ -820,7 +811,7 @@ func (r *runner) scoreLine(seed int, arm, t string) string {
 	sum, n := map[string]float64{}, map[string]int{}
 	for _, sc := range r.res.Scores {
 		if sc.Seed == seed && sc.Arm == arm && sc.Task == t && (sc.Setting == SettingEnglish ||
-			(sc.Setting == SettingZeroShot && sc.AdaptUpdates == r.c.Adapt.Updates && sc.Budget == r.budgetDir(r.c.Adapt.mainBudget(sc.Lang)))) {
+			(sc.Setting == SettingZeroShot && sc.AdaptUpdates == r.c.Adapt.Updates && sc.Budget == r.c.Adapt.stored(r.c.Adapt.mainBudget(sc.Lang)))) {
 			if n[sc.Lang] == 0 {
 				langs = append(langs, sc.Lang)
 			}
