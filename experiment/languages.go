@@ -3,13 +3,16 @@ package experiment
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"lethe/corpus"
 	"lethe/corpus/debian"
 	"lethe/internal/atomicfile"
 )
@@ -63,13 +66,14 @@ func transformWords(lang, line string) string {
 	return strings.Join(words, " ")
 }
 
-// splitCorpus reads the documents of src (separated by blank lines) and
+// splitCorpus reads the documents of src (corpus.Reader: documents
+// separated by blank lines, malformed input reported with its offset) and
 // writes each to outs[route(i, doc)], or to none when route returns -1,
 // with documents separated by blank lines again; an empty out path
 // discards. Each output goes through a temporary file, renamed once
 // complete.
 func splitCorpus(src string, outs []string, route func(i int, doc []string) int) error {
-	in, err := os.Open(src)
+	in, err := corpus.Open([]string{src}, corpus.Options{})
 	if err != nil {
 		return fmt.Errorf("experiment: %w", err)
 	}
@@ -94,39 +98,28 @@ func splitCorpus(src string, outs []string, route func(i int, doc []string) int)
 		defer f.Abort()
 		out[k] = &output{f: f, w: bufio.NewWriterSize(f, 1<<20)}
 	}
-	var doc []string
-	n := 0
-	flush := func() {
-		if len(doc) == 0 {
-			return
+	for n := 0; ; n++ {
+		doc, err := in.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		if k := route(n, doc); k >= 0 && out[k] != nil {
-			o := out[k]
-			if o.docs > 0 {
-				o.w.WriteByte('\n')
-			}
-			for _, line := range doc {
-				o.w.WriteString(line)
-				o.w.WriteByte('\n')
-			}
-			o.docs++
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
 		}
-		n++
-		doc = doc[:0]
-	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		if line := sc.Text(); line != "" {
-			doc = append(doc, line)
-		} else {
-			flush()
+		k := route(n, doc.Lines)
+		if k < 0 || out[k] == nil {
+			continue
 		}
+		o := out[k]
+		if o.docs > 0 {
+			o.w.WriteByte('\n')
+		}
+		for _, line := range doc.Lines {
+			o.w.WriteString(line)
+			o.w.WriteByte('\n')
+		}
+		o.docs++
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("experiment: %s: %w", src, err)
-	}
-	flush()
 	for _, o := range out {
 		if o == nil {
 			continue
