@@ -208,32 +208,39 @@ func (r *Reader) openNext() error {
 		return fmt.Errorf("corpus: %w", err)
 	}
 	r.cur.Store(0)
-	raw := bufio.NewReaderSize(countingReader{f, &r.cur}, 64<<10)
-	magic, _ := raw.Peek(6)
-	var src io.Reader = raw
-	var closer io.Closer
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(raw)
-		if err != nil {
-			f.Close()
-			return &FormatError{File: p, Err: fmt.Errorf("bad gzip header: %w", err), Detail: "expected a gzip stream"}
-		}
-		src, closer = zr, zr
-	case bytes.HasPrefix(magic, []byte("BZh")):
-		src = bzip2.NewReader(raw)
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+	src, closer, err := Decompress(bufio.NewReaderSize(countingReader{f, &r.cur}, 64<<10), p)
+	if err != nil {
 		f.Close()
-		return &FormatError{File: p, Err: ErrUnsupportedCompression, Detail: "xz; decompress it first (xz -dk) or recompress with gzip"}
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		f.Close()
-		return &FormatError{File: p, Err: ErrUnsupportedCompression, Detail: "zstd; decompress it first (zstd -d) or recompress with gzip"}
+		return err
 	}
 	r.file, r.closer, r.name = f, closer, p
 	r.br = bufio.NewReaderSize(src, 64<<10)
 	r.line, r.offset = 0, 0
 	r.stats.Files++
 	return nil
+}
+
+// Decompress returns the text of the file named name, read through raw:
+// gzip and bzip2 are decompressed, sniffed from the first bytes rather than
+// the extension; xz and zstd are refused with what to do. The closer, if not
+// nil, is closed when done.
+func Decompress(raw *bufio.Reader, name string) (io.Reader, io.Closer, error) {
+	magic, _ := raw.Peek(6)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			return nil, nil, &FormatError{File: name, Err: fmt.Errorf("bad gzip header: %w", err), Detail: "expected a gzip stream"}
+		}
+		return zr, zr, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return bzip2.NewReader(raw), nil, nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return nil, nil, &FormatError{File: name, Err: ErrUnsupportedCompression, Detail: "xz; decompress it first (xz -dk) or recompress with gzip"}
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return nil, nil, &FormatError{File: name, Err: ErrUnsupportedCompression, Detail: "zstd; decompress it first (zstd -d) or recompress with gzip"}
+	}
+	return raw, nil, nil
 }
 
 // readLine returns the next line without its terminator, the byte offset

@@ -3,8 +3,6 @@ package tokenizer
 import (
 	"bufio"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"lethe/corpus"
 )
 
 // trainUnkChar (U+2585) stands for a character outside the required alphabet in
@@ -101,17 +101,12 @@ func (t *trainer) readFile(ctx context.Context, path string, keep func([]byte) b
 	}
 	defer f.Close()
 	// Compressed corpora are read as the other commands read them.
-	var src io.Reader = f
-	switch {
-	case strings.HasSuffix(path, ".gz"):
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return false, fmt.Errorf("%s: expected a gzip stream: %w", path, err)
-		}
-		defer zr.Close()
-		src = zr
-	case strings.HasSuffix(path, ".bz2"):
-		src = bzip2.NewReader(f)
+	src, closer, err := corpus.Decompress(bufio.NewReaderSize(f, 64<<10), path)
+	if err != nil {
+		return false, err
+	}
+	if closer != nil {
+		defer closer.Close()
 	}
 	r := bufio.NewReaderSize(src, 1<<20)
 	var offset int64
