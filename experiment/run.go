@@ -80,6 +80,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	defer r.pool.Close()
 	r.res = &Results{Config: c, Command: o.Command, Started: r.started.UTC().Format(time.RFC3339),
 		Stages: map[string]float64{}, UnigramFloor: map[string]float64{}}
+	// Stage times are summed over runs: a resumed experiment (results.json
+	// is rewritten after every arm) keeps what the earlier runs spent.
+	if prev, err := ReadResults(o.Out); err == nil {
+		for k, v := range prev.Stages {
+			r.res.Stages[k] = v
+		}
+	}
 	langs := append([]string{"en"}, c.Languages...)
 	adaptRuns := 0
 	for _, lang := range c.Languages {

@@ -173,11 +173,18 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	}
 	// A third run does nothing but read caches and rewrite the report.
 	var third bytes.Buffer
-	if _, err := Run(context.Background(), Options{Config: c, Out: out, Log: &third, Command: "test"}); err != nil {
+	res3, err := Run(context.Background(), Options{Config: c, Out: out, Log: &third, Command: "test"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(third.String(), "resuming from") || strings.Count(third.String(), "cached") < 9 {
 		t.Errorf("third run redid work:\n%s", third.String())
+	}
+	// Stage times are summed over runs: the cached third run keeps them.
+	for _, k := range []string{"pretrain", "adapt", "finetune"} {
+		if res3.Stages[k] < res.Stages[k] || res.Stages[k] <= 0 {
+			t.Errorf("stage %s: %.3fs after the cached run, %.3fs before", k, res3.Stages[k], res.Stages[k])
+		}
 	}
 
 	// Another configuration in the same directory is refused.
