@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"lethe/internal/blas"
+	"lethe/internal/simd"
 )
 
 // Multi-head self-attention core (after the fused QKV projection, before the
@@ -128,14 +129,19 @@ func checkAttention(B, T, C, NH int) {
 // softmaxBiasRows replaces each row of p (len(bias) wide, raw scores) with
 // softmax(row + bias), in place.
 func softmaxBiasRows[T Float](p, bias []T) {
+	if p32, ok := as32(p); ok && simd.On() {
+		b32, _ := as32(bias)
+		simd.SoftmaxBiasRows(p32, b32)
+		return
+	}
 	for i := 0; i < len(p); i += len(bias) {
-		softmaxBiasRow(p[i:i+len(bias)], bias)
+		softmaxBiasRowGo(p[i:i+len(bias)], bias)
 	}
 }
 
-// softmaxBiasRow replaces row (raw scores) with softmax(row + bias), in
-// place.
-func softmaxBiasRow[T Float](row, bias []T) {
+// softmaxBiasRowGo replaces row (raw scores) with softmax(row + bias), in
+// place: the Go loop.
+func softmaxBiasRowGo[T Float](row, bias []T) {
 	bias = bias[:len(row)]
 	m := T(math.Inf(-1))
 	for j := range row {
@@ -155,12 +161,18 @@ func softmaxBiasRow[T Float](row, bias []T) {
 // softmaxDropBackwardRows applies softmaxDropBackwardRow to each cols-wide
 // row of d, pd and p.
 func softmaxDropBackwardRows[T Float](d, pd, p []T, cols int) {
+	if d32, ok := as32(d); ok && simd.On() {
+		pd32, _ := as32(pd)
+		p32, _ := as32(p)
+		simd.SoftmaxDropBackwardRows(d32, pd32, p32, cols)
+		return
+	}
 	for i := 0; i < len(d); i += cols {
-		softmaxDropBackwardRow(d[i:i+cols], pd[i:i+cols], p[i:i+cols])
+		softmaxDropBackwardRowGo(d[i:i+cols], pd[i:i+cols], p[i:i+cols])
 	}
 }
 
-// softmaxDropBackwardRow replaces d, the gradient of pd = dropout(p) (p a
+// softmaxDropBackwardRowGo replaces d, the gradient of pd = dropout(p) (p a
 // softmax's output; pd = p where there is no dropout), with the gradient of
 // the softmax's input. With the mask folded into pd = p*mask/(1-p_drop),
 // dp = mask/(1-p_drop)*d and
@@ -168,7 +180,7 @@ func softmaxDropBackwardRows[T Float](d, pd, p []T, cols int) {
 //	p * (dp - sum(p*dp)) = pd*d - p*sum(pd*d),
 //
 // so the mask is not needed again.
-func softmaxDropBackwardRow[T Float](d, pd, p []T) {
+func softmaxDropBackwardRowGo[T Float](d, pd, p []T) {
 	pd, p = pd[:len(d)], p[:len(d)]
 	s := sumProd(d, pd)
 	for j, v := range d {

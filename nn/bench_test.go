@@ -7,6 +7,7 @@ import (
 
 	"lethe/internal/blas"
 	"lethe/internal/parallel"
+	"lethe/internal/simd"
 )
 
 // Benchmarks at the `small` preset's shapes (C=256, F=1024, NH=4, B=32,
@@ -133,8 +134,9 @@ func BenchmarkOps(b *testing.B) {
 }
 
 // BenchmarkKernels32 times the float32 loops single-threaded on the
-// small preset's tensor sizes and reports ns per element, the figure to
-// compare with memory bandwidth and with the GEMMs.
+// small preset's tensor sizes, at every kernel level this CPU has (Go
+// loops first), and reports ns per element, the figure to compare with
+// memory bandwidth and with the GEMMs.
 func BenchmarkKernels32(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	const probs = bB * bNH * bT * bT / 8 // a slice of the probabilities: 16 (b,h) pairs
@@ -151,16 +153,21 @@ func BenchmarkKernels32(b *testing.B) {
 		{"softmax_rows", probs, func() { softmaxBiasRows(P, bias) }},
 		{"softmax_backward_rows", probs, func() { softmaxDropBackwardRows(d, P, P, bT) }},
 		{"dropout_mask", probs, func() { dropRows(d, P, 1, 0, thr, sc) }},
-		{"exp_sum", probs, func() { expShiftInto32(d, P, 5) }},
-		{"gelu_forward", len(h), func() { geluForward32(dh, h) }},
-		{"gelu_backward", len(h), func() { geluBackward32(dh, h, dh) }},
+		{"exp_sum", probs, func() { expShiftInto(d, P, 5) }},
+		{"gelu_forward", len(h), func() { GeluForward(dh, h, 0, len(h)) }},
+		{"gelu_backward", len(h), func() { GeluBackward(dh, h, dh, 0, len(h)) }},
 	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				c.fn()
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.n), "ns/elem")
-		})
+	was := simd.Current()
+	defer simd.Use(was)
+	for _, l := range simd.Levels() {
+		simd.Use(l)
+		for _, c := range cases {
+			b.Run(l.String()+"/"+c.name, func(b *testing.B) {
+				for b.Loop() {
+					c.fn()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.n), "ns/elem")
+			})
+		}
 	}
 }

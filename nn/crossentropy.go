@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"lethe/internal/simd"
+)
 
 // Softmax cross-entropy over the vocabulary, for the masked rows.
 //
@@ -52,6 +56,9 @@ func CrossEntropyForward[T Float](losses, probs, logits []T, targets []int32, V,
 func expShiftInto[T Float](d, row []T, m T) T {
 	if r, ok := as32(row); ok {
 		o, _ := as32(d)
+		if simd.On() {
+			return T(simd.ExpShiftSum(o, r, float32(m)))
+		}
 		return T(expShiftInto32(o, r, float32(m)))
 	}
 	d = d[:len(row)]

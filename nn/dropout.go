@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"lethe/internal/simd"
+)
 
 // Dropout with a counter-based mask: element i is kept iff its 32-bit hash
 // u(seed, i) >= p (as a 32-bit fraction), and kept elements are scaled by
@@ -52,7 +56,11 @@ func keepMask(u, thr uint64) uint32 { return ^uint32(int64(u-thr) >> 63) }
 func dropRows[T Float](d, src []T, seed, base, thr uint64, scale T) {
 	if o, ok := as32(d); ok {
 		s, _ := as32(src)
-		dropRows32(o, s, seed, base, thr, float32(scale))
+		if simd.On() {
+			simd.DropRows(o, s, seed, base, thr, float32(scale))
+		} else {
+			dropRows32(o, s, seed, base, thr, float32(scale))
+		}
 		return
 	}
 	d = d[:len(src)]

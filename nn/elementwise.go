@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"lethe/internal/simd"
+)
 
 // Elementwise ops on flat ranges [lo, hi) of elements.
 //
@@ -24,7 +28,11 @@ func GeluForward[T Float](out, inp []T, lo, hi int) {
 	}
 	if o, ok := as32(out[lo:hi]); ok {
 		x, _ := as32(inp[lo:hi])
-		geluForward32(o, x)
+		if simd.On() {
+			simd.GeluForward(o, x)
+		} else {
+			geluForward32(o, x)
+		}
 		return
 	}
 	x := inp[lo:hi]
@@ -44,7 +52,11 @@ func GeluBackward[T Float](dinp, inp, dout []T, lo, hi int) {
 	if o, ok := as32(dinp[lo:hi]); ok {
 		x, _ := as32(inp[lo:hi])
 		d, _ := as32(dout[lo:hi])
-		geluBackward32(o, x, d)
+		if simd.On() {
+			simd.GeluBackward(o, x, d)
+		} else {
+			geluBackward32(o, x, d)
+		}
 		return
 	}
 	x := inp[lo:hi]

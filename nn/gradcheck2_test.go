@@ -289,7 +289,9 @@ func TestAttentionGrad(t *testing.T) {
 
 // TestAttentionMatchesNaive compares the forward with a direct
 // implementation, including the dropout mask convention.
-func TestAttentionMatchesNaive(t *testing.T) {
+func TestAttentionMatchesNaive(t *testing.T) { forEachLevel(t, testAttentionMatchesNaive) }
+
+func testAttentionMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, tc := range attnCases {
 		N, HS := tc.B*tc.T, tc.C/tc.NH

@@ -8,7 +8,9 @@ import (
 // TestInPlace checks every in-place call that the package documentation
 // allows: the result must equal the out-of-place result bit for bit, for
 // float32 (fast-math loops) and float64.
-func TestInPlace(t *testing.T) {
+func TestInPlace(t *testing.T) { forEachLevel(t, testInPlace) }
+
+func testInPlace(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 13))
 	const n, c, v = 11, 37, 50 // odd sizes: vector blocks plus tails
 	x := randn32(r, n*c, 1)

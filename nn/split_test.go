@@ -102,7 +102,9 @@ func splitCases() []splitCase {
 // TestSplitInvariance checks that running an op over [0, n) in one call
 // gives the same result as running it over several sub-ranges, which is
 // what lets parallel.Pool.For split any op.
-func TestSplitInvariance(t *testing.T) {
+func TestSplitInvariance(t *testing.T) { forEachLevel(t, testSplitInvariance) }
+
+func testSplitInvariance(t *testing.T) {
 	for _, tc := range splitCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.reset()
@@ -178,7 +180,9 @@ func to64(x []float32) []float64 {
 // TestFloat32Agreement checks the float32 fast paths (polynomial exp and erf
 // inside GELU, softmax and cross-entropy) against the float64 paths on the
 // same inputs.
-func TestFloat32Agreement(t *testing.T) {
+func TestFloat32Agreement(t *testing.T) { forEachLevel(t, testFloat32Agreement) }
+
+func testFloat32Agreement(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
 	const n = 50000
 	x32 := randn32(r, n, 3)

@@ -29,19 +29,25 @@ func newBenchModel(tb testing.TB, name string, B, workers int) (*Model, []int32,
 // BenchmarkTrainStep times one training step (forward + backward, dropout
 // 0.1) of the small preset at B=32, T=128 on 2 workers and reports tokens/s.
 // Run with -benchtime=3x on the shared 2-core machines.
-func BenchmarkTrainStep(b *testing.B) { benchStep(b, nil) }
+func BenchmarkTrainStep(b *testing.B) { benchStep(b, "small", 32, nil) }
 
 // BenchmarkTrainStepEmbeddingsOnly is BenchmarkTrainStep with only the token
 // embeddings trainable (language adaptation): the body's weight-gradient
 // GEMMs are skipped, activation gradients still run down to the embeddings.
-func BenchmarkTrainStepEmbeddingsOnly(b *testing.B) {
-	benchStep(b, func(p *Params) { p.SetRequiresGrad(false); p.WordEmb.RequiresGrad = true })
-}
+func BenchmarkTrainStepEmbeddingsOnly(b *testing.B) { benchStep(b, "small", 32, embeddingsOnly) }
 
-func benchStep(b *testing.B, setup func(*Params)) {
+// BenchmarkMiniPretrainStep and BenchmarkMiniAdaptStep are the experiment
+// presets' two training steps: the mini body pretrained at B=32 and adapted
+// (embeddings only) at B=16.
+func BenchmarkMiniPretrainStep(b *testing.B) { benchStep(b, "mini", 32, nil) }
+func BenchmarkMiniAdaptStep(b *testing.B)    { benchStep(b, "mini", 16, embeddingsOnly) }
+
+// embeddingsOnly freezes all but the token embeddings, as adaptation does.
+func embeddingsOnly(p *Params) { p.SetRequiresGrad(false); p.WordEmb.RequiresGrad = true }
+
+func benchStep(b *testing.B, preset string, B int, setup func(*Params)) {
 	blas.SetThreads(1)
-	const B = 32
-	m, ids, labels, pool := newBenchModel(b, "small", B, 2)
+	m, ids, labels, pool := newBenchModel(b, preset, B, 2)
 	defer pool.Close()
 	if setup != nil {
 		setup(m.Params)

@@ -85,11 +85,12 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 }
 
 // PresetNames lists the names Preset accepts, smallest first.
-func PresetNames() []string { return []string{"tiny", "small", "base"} }
+func PresetNames() []string { return []string{"tiny", "mini", "small", "base"} }
 
 // Preset returns a named configuration:
 //
 //	tiny:  vocab 100, hidden 32, 2 layers, 2 heads, FFN 64, sequence 16 (tests)
+//	mini:  vocab 2000, hidden 128, 2 layers, 2 heads, FFN 512, sequence 128 (the experiment presets' body)
 //	small: vocab 8000, hidden 256, 4 layers, 4 heads, FFN 1024, sequence 128 (CPU runs)
 //	base:  vocab 50265, hidden 768, 12 layers, 12 heads, FFN 3072, sequence 512 (RoBERTa-base)
 //
@@ -102,6 +103,9 @@ func Preset(name string) (Config, error) {
 	case "tiny":
 		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 100, 32, 2, 2, 64
 		seq = 16
+	case "mini":
+		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 2000, 128, 2, 2, 512
+		seq = 128
 	case "small":
 		c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 8000, 256, 4, 4, 1024
 		seq = 128

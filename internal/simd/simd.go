@@ -1,0 +1,171 @@
+// Package simd runs the float32 loops of package nn outside GEMM (GELU,
+// softmax, exp, dropout) as SIMD kernels in C, chosen at load time for the
+// widest instruction set the CPU has: AVX-512, AVX2+FMA, or baseline x86-64
+// SSE2; level Go sends package nn back to its own Go loops, the portable
+// reference. Each kernel computes what nn's Go loop computes, to float32
+// rounding (the polynomials and the dropout hash are the same; lanes may
+// fuse multiply-adds). The environment variable LETHE_SIMD (go, sse2, avx2,
+// avx512) caps the level chosen at load time.
+//
+// Slices passed in must not overlap unless a function says they may; the
+// kernels neither allocate nor keep pointers.
+package simd
+
+/*
+#cgo CFLAGS: -O3 -Wno-psabi
+#cgo noescape simd_gelu_fwd
+#cgo nocallback simd_gelu_fwd
+#cgo noescape simd_gelu_bwd
+#cgo nocallback simd_gelu_bwd
+#cgo noescape simd_exp_shift_sum
+#cgo nocallback simd_exp_shift_sum
+#cgo noescape simd_softmax_bias_rows
+#cgo nocallback simd_softmax_bias_rows
+#cgo noescape simd_softmax_drop_bwd_rows
+#cgo nocallback simd_softmax_drop_bwd_rows
+#cgo noescape simd_drop_rows
+#cgo nocallback simd_drop_rows
+#include "kernels.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+)
+
+// Level is an instruction set the kernels are compiled for.
+type Level int
+
+const (
+	Go       Level = 0             // no kernels: package nn's Go loops
+	Baseline Level = C.SIMD_BASE   // x86-64 SSE2 (or the target's baseline vectors): runs anywhere
+	AVX2     Level = C.SIMD_AVX2   // AVX2 and FMA (Haswell, Zen and later)
+	AVX512   Level = C.SIMD_AVX512 // AVX-512 F, DQ, BW and VL (Skylake-X, Zen 4 and later)
+)
+
+func (l Level) String() string {
+	switch l {
+	case Go:
+		return "Go"
+	case Baseline:
+		return "SSE2"
+	case AVX2:
+		return "AVX2+FMA"
+	case AVX512:
+		return "AVX-512"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+var current Level
+
+func init() {
+	current = Best()
+	names := map[string]Level{"go": Go, "sse2": Baseline, "avx2": AVX2, "avx512": AVX512}
+	if l, ok := names[strings.ToLower(os.Getenv("LETHE_SIMD"))]; ok && l < current {
+		current = l
+	}
+	if current != Go {
+		C.simd_set(C.int(current))
+	}
+}
+
+// On reports whether package nn should call the kernels (the level is not
+// Go).
+func On() bool { return current != Go }
+
+// Best is the widest level this CPU runs.
+func Best() Level { return Level(C.simd_best()) }
+
+// Current is the level in use.
+func Current() Level { return current }
+
+// Levels lists the levels this CPU runs, Go first.
+func Levels() []Level {
+	var ls []Level
+	for l := Go; l <= Best(); l++ {
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// Use switches every kernel to level l (for tests and benchmarks); it fails
+// if the CPU lacks l. It must not be called while kernels run.
+func Use(l Level) error {
+	if l != Go && C.simd_set(C.int(l)) != 0 {
+		return fmt.Errorf("simd: this CPU cannot run %v (best: %v)", l, Best())
+	}
+	current = l
+	return nil
+}
+
+func ptr(x []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(x))) }
+
+// GeluForward sets o[i] = x[i]*Phi(x[i]) for i < len(x). o may alias x.
+func GeluForward(o, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = o[len(x)-1]
+	C.simd_gelu_fwd(ptr(o), ptr(x), C.long(len(x)))
+}
+
+// GeluBackward sets o[i] = d[i]*gelu'(x[i]) for i < len(x). o may alias x
+// or d.
+func GeluBackward(o, x, d []float32) {
+	if len(x) == 0 {
+		return
+	}
+	_, _ = o[len(x)-1], d[len(x)-1]
+	C.simd_gelu_bwd(ptr(o), ptr(x), ptr(d), C.long(len(x)))
+}
+
+// ExpShiftSum sets d[j] = exp(x[j]-m) and returns their sum (for x[j] <= m
+// + 88). d may alias x.
+func ExpShiftSum(d, x []float32, m float32) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	_ = d[len(x)-1]
+	return float32(C.simd_exp_shift_sum(ptr(d), ptr(x), C.long(len(x)), C.float(m)))
+}
+
+// SoftmaxBiasRows replaces each len(bias)-wide row of p with
+// softmax(row + bias), in place.
+func SoftmaxBiasRows(p, bias []float32) {
+	cols := len(bias)
+	if cols == 0 || len(p) == 0 {
+		return
+	}
+	if len(p)%cols != 0 {
+		panic("simd: softmax rows: len(p) not a multiple of len(bias)")
+	}
+	C.simd_softmax_bias_rows(ptr(p), ptr(bias), C.long(len(p)/cols), C.long(cols))
+}
+
+// SoftmaxDropBackwardRows sets, for each cols-wide row, d = pd*d -
+// p*sum(pd*d): the softmax-input gradient from the gradient d of pd =
+// dropout(p).
+func SoftmaxDropBackwardRows(d, pd, p []float32, cols int) {
+	if len(d) == 0 {
+		return
+	}
+	if cols <= 0 || len(d)%cols != 0 || len(pd) < len(d) || len(p) < len(d) {
+		panic("simd: softmax backward rows: bad lengths")
+	}
+	C.simd_softmax_drop_bwd_rows(ptr(d), ptr(pd), ptr(p), C.long(len(d)/cols), C.long(cols))
+}
+
+// DropRows sets d[j] = src[j]*scale if flat element base+j survives dropout
+// under seed (its 32-bit hash, nn's, is at least thr), else 0; thr >= 2**32
+// drops every element. d may alias src.
+func DropRows(d, src []float32, seed, base, thr uint64, scale float32) {
+	if len(src) == 0 {
+		return
+	}
+	_ = d[len(src)-1]
+	C.simd_drop_rows(ptr(d), ptr(src), C.long(len(src)), C.uint64_t(seed), C.uint64_t(base), C.uint64_t(thr), C.float(scale))
+}
