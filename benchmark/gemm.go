@@ -12,8 +12,9 @@ import (
 // masked LM, with buffers of the right shapes, so that they can be timed
 // alone: the time of the step's GEMMs bounds how fast the whole step can be.
 type gemmStep struct {
-	pool *parallel.Pool
-	ops  []gemmOp
+	pool  *parallel.Pool
+	ops   []gemmOp
+	flops float64 // multiply-adds of the step's GEMMs, counted as 2 flops each
 }
 
 // gemmOp is one parallel GEMM loop: fn over [0, n).
@@ -38,6 +39,7 @@ func newGEMMStep(cfg roberta.Config, b, t, masked int, pool *parallel.Pool) *gem
 	s := &gemmStep{pool: pool}
 
 	linear := func(rows, in, out int) {
+		s.flops += 3 * 2 * float64(rows*in*out) // forward, input and weight gradients
 		// forward: y[rows,out] = x[rows,in] @ w[out,in]^T
 		s.ops = append(s.ops, gemmOp{rows, func(lo, hi int) {
 			blas.Gemm(false, true, hi-lo, out, in, 1, x[lo*in:], in, w, in, 0, y[lo*out:], out)
@@ -56,6 +58,7 @@ func newGEMMStep(cfg roberta.Config, b, t, masked int, pool *parallel.Pool) *gem
 		// dv = p^T do, dq = ds k, dk = ds^T q. q, k, v, out are t x hs slices of
 		// a row stride 3c; scores t x t.
 		probs := make([]float32, b*nh*t*t)
+		s.flops += 6 * 2 * float64(b*nh*t*t*hs) // 2 GEMMs forward, 4 backward
 		s.ops = append(s.ops, gemmOp{b * nh, func(lo, hi int) {
 			for bh := lo; bh < hi; bh++ {
 				q := x[(bh/nh)*t*3*c+(bh%nh)*hs:]
@@ -96,8 +99,8 @@ func (s *gemmStep) run() {
 }
 
 // gemmBound times the step's GEMMs alone, best of reps after one warm-up, and
-// returns the seconds one step's GEMMs take.
-func gemmBound(cfg roberta.Config, b, t, masked, reps int, pool *parallel.Pool) time.Duration {
+// returns the seconds one step's GEMMs take and their flops.
+func gemmBound(cfg roberta.Config, b, t, masked, reps int, pool *parallel.Pool) (time.Duration, float64) {
 	s := newGEMMStep(cfg, b, t, masked, pool)
 	s.run()
 	best := time.Duration(1<<63 - 1)
@@ -106,5 +109,5 @@ func gemmBound(cfg roberta.Config, b, t, masked, reps int, pool *parallel.Pool) 
 		s.run()
 		best = min(best, time.Since(start))
 	}
-	return best
+	return best, s.flops
 }

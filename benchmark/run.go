@@ -9,11 +9,13 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"lethe/internal/blas"
 	"lethe/internal/parallel"
+	"lethe/internal/simd"
 	"lethe/optim"
 	"lethe/reference"
 	"lethe/roberta"
@@ -29,6 +31,10 @@ type Options struct {
 	Steps     int     // timed updates
 	Threads   int     // cores for Lethe and for PyTorch
 	Torch     bool    // also run the PyTorch reference
+	// BesideHog reruns Lethe beside a busy loop at the lowest priority
+	// (nice 19) on one core, as on a machine shared with a background job,
+	// and reports its throughput as a fraction of the quiet run's.
+	BesideHog bool
 	// TorchSetups are the PyTorch thread setups to try. The first is the
 	// one a user gets by writing torch.set_num_threads(Threads); the best of
 	// all is reported beside it.
@@ -83,6 +89,14 @@ type Report struct {
 	GOMAXPROCS    int          `json:"gomaxprocs"`
 	NumCPU        int          `json:"num_cpu"`
 	MaskedPerStep int          `json:"masked_per_update"`
+	CPU           CPU          `json:"cpu"`
+	// StepFlops is one update's GEMM flops (forward, input and weight
+	// gradients; the other ops are not counted); FMAPeak the machine's
+	// measured multiply-add peak on Threads cores, in flop/s.
+	StepFlops float64 `json:"step_flops"`
+	FMAPeak   float64 `json:"fma_peak_flops"`
+	// BesideHog is Lethe beside a nice-19 busy loop (Options.BesideHog).
+	BesideHog *Throughput `json:"beside_hog,omitempty"`
 }
 
 // Run trains the preset in Lethe, times the step's GEMMs alone, then trains
@@ -96,7 +110,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if cfg.MaxSeqLen() < o.SeqLen {
 		cfg.SetMaxSeqLen(o.SeqLen)
 	}
-	rep := &Report{Options: o, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
+	rep := &Report{Options: o, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), CPU: ReadCPU()}
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, format+"\n", args...)
@@ -115,9 +129,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Lethe, rep.MaskedPerStep = lethe, masked
 	logf("bench: Lethe %.0f tokens/s", lethe.TokensPerSec)
 
+	if o.BesideHog {
+		logf("bench: Lethe again, beside a nice-19 busy loop")
+		hog, err := startHog()
+		if err != nil {
+			return nil, err
+		}
+		t, _, err := runLethe(ctx, cfg, o, pool)
+		hog()
+		if err != nil {
+			return nil, err
+		}
+		t.Name += " beside a nice-19 busy loop"
+		rep.BesideHog = &t
+		logf("bench: Lethe beside the loop %.0f tokens/s", t.TokensPerSec)
+	}
+
 	logf("bench: timing the step's GEMMs alone")
-	d := gemmBound(cfg, o.BatchSize, o.SeqLen, masked, 5, pool)
-	rep.GEMMBound = float64(o.BatchSize*o.SeqLen) / d.Seconds()
+	d, flops := gemmBound(cfg, o.BatchSize, o.SeqLen, masked, 5, pool)
+	rep.GEMMBound, rep.StepFlops = float64(o.BatchSize*o.SeqLen)/d.Seconds(), flops
+	logf("bench: measuring the FMA peak on %d threads", o.Threads)
+	rep.FMAPeak = simd.FMAPeak(o.Threads, time.Second)
 
 	if o.Torch {
 		for _, s := range o.TorchSetups {
@@ -281,18 +313,31 @@ func runTorch(ctx context.Context, cfg roberta.Config, o Options, s TorchSetup) 
 // WriteText prints the report as a table with the ratios the issue asks for.
 func (r *Report) WriteText(w io.Writer) {
 	o := r.Options
-	fmt.Fprintf(w, "Training throughput, %s preset, batch %d x %d tokens, dropout %g, AdamW, %d threads (%d CPUs)\n\n",
+	fmt.Fprintf(w, "Training throughput, %s preset, batch %d x %d tokens, dropout %g, AdamW, %d threads (%d CPUs)\n",
 		o.Preset, o.BatchSize, o.SeqLen, o.Dropout, o.Threads, r.NumCPU)
+	fmt.Fprintf(w, "CPU: %s; flags: %s\n", r.CPU.Model, strings.Join(r.CPU.Flags, " "))
+	fmt.Fprintf(w, "Lethe's kernels: %s (SIMD) and OpenBLAS %s (GEMM)\n\n", r.CPU.Kernels, r.CPU.GEMMCore)
 	fmt.Fprintf(w, "%-58s %10s %10s %10s\n", "trainer", "tokens/s", "s/update", "peak RSS")
 	row := func(t Throughput) {
 		fmt.Fprintf(w, "%-58s %10.0f %10.3f %9.0fM\n", t.Name, t.TokensPerSec, t.SecondsPerUpdate, float64(t.PeakRSSBytes)/(1<<20))
 	}
 	row(r.Lethe)
+	if r.BesideHog != nil {
+		row(*r.BesideHog)
+	}
 	for _, t := range r.Torch {
 		row(t)
 	}
 	fmt.Fprintf(w, "\nLethe allocations per update after warm-up: %.1f\n", r.Lethe.AllocsPerUpdate)
 	fmt.Fprintf(w, "GEMM-only bound: %.0f tokens/s; Lethe reaches %.0f%% of it\n", r.GEMMBound, 100*r.Lethe.TokensPerSec/r.GEMMBound)
+	if r.FMAPeak > 0 {
+		fl := r.StepFlops / r.Lethe.SecondsPerUpdate
+		fmt.Fprintf(w, "FMA peak (measured, %d threads): %.0f Gflop/s; Lethe's step: %.0f Gflop/s of GEMM work, %.0f%% of the peak\n",
+			o.Threads, r.FMAPeak/1e9, fl/1e9, 100*fl/r.FMAPeak)
+	}
+	if r.BesideHog != nil {
+		fmt.Fprintf(w, "Beside a nice-19 busy loop Lethe keeps %.0f%% of its quiet throughput\n", 100*r.BesideHog.TokensPerSec/r.Lethe.TokensPerSec)
+	}
 	if r.TorchUser != nil {
 		fmt.Fprintf(w, "Lethe / PyTorch as a user writes it (%s): %.2fx tokens/s, %.2fx peak memory\n",
 			o.TorchSetups[0], r.Lethe.TokensPerSec/r.TorchUser.TokensPerSec, float64(r.Lethe.PeakRSSBytes)/float64(r.TorchUser.PeakRSSBytes))

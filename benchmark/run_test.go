@@ -13,6 +13,7 @@ func TestRunTiny(t *testing.T) {
 	o := DefaultOptions()
 	o.Preset, o.BatchSize, o.SeqLen, o.Warmup, o.Steps = "tiny", 4, 16, 1, 2
 	o.TorchSetups = []TorchSetup{{TorchThreads: 1, OpenBLASThreads: 1}}
+	o.BesideHog = true
 	rep, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -29,9 +30,23 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("%s: loss %v, want about 4.6", th.Name, th.Loss)
 		}
 	}
+	if rep.BesideHog == nil || rep.BesideHog.TokensPerSec <= 0 {
+		t.Errorf("missing the run beside the busy loop: %+v", rep.BesideHog)
+	}
+	// tiny: C=32, F=64, V=100, 2 layers, 2 heads of 16; N = 4*16 rows.
+	const N, C, F, V, HS = 64, 32, 64, 100, 16
+	M := float64(rep.MaskedPerStep)
+	perLayer := 3*2*float64(N*(C*3*C+C*C+C*F+F*C)) + 6*2*float64(4*2*16*16*HS)
+	if want := 2*perLayer + 3*2*M*(C*C+C*V); rep.StepFlops != want {
+		t.Errorf("step flops %v, want %v", rep.StepFlops, want)
+	}
+	if rep.FMAPeak < 1e9 || rep.CPU.Kernels == "" || rep.CPU.GEMMCore == "" {
+		t.Errorf("FMA peak %v flop/s, kernels %q, GEMM core %q", rep.FMAPeak, rep.CPU.Kernels, rep.CPU.GEMMCore)
+	}
 	var buf bytes.Buffer
 	rep.WriteText(&buf)
-	for _, want := range []string{"GEMM-only bound", "Lethe / PyTorch as a user writes it", "best thread setup", "allocations per update"} {
+	for _, want := range []string{"GEMM-only bound", "Lethe / PyTorch as a user writes it", "best thread setup", "allocations per update",
+		"FMA peak", "CPU: ", "busy loop"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
 		}

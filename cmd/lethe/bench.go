@@ -7,6 +7,7 @@ import (
 
 	"lethe/benchmark"
 	"lethe/internal/atomicfile"
+	"lethe/roberta"
 )
 
 func benchCommand() *command {
@@ -17,15 +18,19 @@ func benchCommand() *command {
 4 heads, FFN 1024, vocabulary 8000; batch 32 x 128 tokens, dropout 0.1, AdamW) in Lethe and
 then in PyTorch (reference/bench_torch.py, run with Debian's /usr/bin/python3 and
 python3-torch), one after the other, and prints tokens/s, seconds per update and peak
-resident memory of each, their ratios, Lethe's allocations per update, and Lethe's
-fraction of the GEMM-only bound (the step's matrix products timed alone).
+resident memory of each, their ratios, Lethe's allocations per update, Lethe's fraction
+of the GEMM-only bound (the step's matrix products timed alone), and its GEMM flop rate as
+a fraction of the machine's multiply-add peak, measured by a loop of independent FMAs. The
+CPU model, its vector instruction sets and the kernels Lethe chose (LETHE_SIMD=go, sse2,
+avx2 or avx512 caps them) are printed first. --beside-hog reruns Lethe beside a nice-19
+busy loop on one core, as on a machine shared with a background job.
 
 PyTorch is run first as a user writes it (torch.set_num_threads(2), OpenBLAS left at its
 default) and then in other thread setups; the best one is reported beside it. Run it on an
 otherwise idle machine: the figures are only as quiet as the machine.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 			o := benchmark.DefaultOptions()
-			fs.StringVar(&o.Preset, "preset", o.Preset, "model preset")
+			fs.StringVar(&o.Preset, "preset", o.Preset, fmt.Sprintf("model preset %v (mini is the experiment presets' body)", roberta.PresetNames()))
 			fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "sequences per update")
 			fs.IntVar(&o.SeqLen, "seq-len", o.SeqLen, "tokens per sequence")
 			fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "hidden and attention dropout")
@@ -34,6 +39,7 @@ otherwise idle machine: the figures are only as quiet as the machine.`,
 			fs.IntVar(&o.Threads, "threads", o.Threads, "cores for Lethe and PyTorch")
 			noTorch := fs.Bool("no-torch", false, "skip PyTorch (Lethe and the GEMM bound only)")
 			userOnly := fs.Bool("torch-user-only", false, "run PyTorch only as a user writes it (skip the thread-setup search)")
+			fs.BoolVar(&o.BesideHog, "beside-hog", false, "also run Lethe beside a nice-19 busy loop on one core and report the ratio to the quiet run")
 			jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 			return func(ctx context.Context, env *runEnv) error {
 				o.Torch = !*noTorch

@@ -253,6 +253,22 @@ INLINE void F(drop_rows_body)(float *d, const float *src, long n, uint64_t seed,
 }
 
 
+// fma_chains runs iters rounds of 12 independent multiply-add chains, each
+// L lanes wide: iters*12*L*2 flops with nothing but the FMA units' latency
+// and throughput in the way (12 chains cover 2 units of latency 4-6). It
+// returns a value that depends on every chain, so that nothing is removed.
+INLINE float F(fma_chains_body)(long iters) {
+	vf m = F(vsplat)(0.9999999f), c = F(vsplat)(1e-7f);
+	vf a0 = F(vsplat)((float)(iters & 7)), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5;
+	vf a6 = a0 + 6, a7 = a0 + 7, a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11;
+	for (long i = 0; i < iters; i++) {
+		a0 = a0 * m + c, a1 = a1 * m + c, a2 = a2 * m + c, a3 = a3 * m + c;
+		a4 = a4 * m + c, a5 = a5 * m + c, a6 = a6 * m + c, a7 = a7 * m + c;
+		a8 = a8 * m + c, a9 = a9 * m + c, a10 = a10 * m + c, a11 = a11 * m + c;
+	}
+	return F(hsum)(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11)));
+}
+
 // The entry points of this width, named with its suffix.
 static void F(gelu_fwd)(float *o, const float *x, long n) { F(gelu_fwd_body)(o, x, n); }
 static void F(gelu_bwd)(float *o, const float *x, const float *d, long n) { F(gelu_bwd_body)(o, x, d, n); }
@@ -264,8 +280,9 @@ static void F(softmax_drop_bwd_rows)(float *d, const float *pd, const float *p, 
 static void F(drop_rows)(float *d, const float *s, long n, uint64_t seed, uint64_t base, uint64_t thr, float scale) {
 	F(drop_rows_body)(d, s, n, seed, base, thr, scale);
 }
-static const struct simd_kernels F(kernels) = {F(gelu_fwd), F(gelu_bwd), F(exp_shift_sum), F(softmax_bias_rows),
-					       F(softmax_drop_bwd_rows), F(drop_rows)};
+static float F(fma_chains)(long iters) { return F(fma_chains_body)(iters); }
+static const struct simd_kernels F(kernels) = {F(gelu_fwd),	     F(gelu_bwd),  F(exp_shift_sum), F(softmax_bias_rows),
+					       F(softmax_drop_bwd_rows), F(drop_rows), F(fma_chains),   L * 24};
 
 #undef vf
 #undef vi

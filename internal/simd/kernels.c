@@ -57,6 +57,20 @@ int simd_best(void) {
 	return SIMD_BASE;
 }
 
+// simd_kernels_best is the kernel set of the widest level the CPU runs.
+static const struct simd_kernels *simd_kernels_best(void) {
+	switch (simd_best()) {
+#if defined(__x86_64__)
+	case SIMD_AVX512: return &kernels_avx512;
+	case SIMD_AVX2: return &kernels_avx2;
+#endif
+	}
+	return &kernels_base;
+}
+
+float simd_fma_chains_best(long iters) { return simd_kernels_best()->fma_chains(iters); }
+int simd_fma_flops_best(void) { return simd_kernels_best()->fma_flops; }
+
 int simd_set(int level) {
 	if (level > simd_best()) return -1;
 	switch (level) {

@@ -11,11 +11,15 @@ struct simd_kernels {
 	void (*softmax_bias_rows)(float *p, const float *bias, long rows, long cols);
 	void (*softmax_drop_bwd_rows)(float *d, const float *pd, const float *p, long rows, long cols);
 	void (*drop_rows)(float *d, const float *src, long n, uint64_t seed, uint64_t base, uint64_t thr, float scale);
+	float (*fma_chains)(long iters);
+	int fma_flops; // flops per iteration of fma_chains
 };
 
 extern struct simd_kernels simd_k;
 
 int simd_best(void);
+float simd_fma_chains_best(long iters);
+int simd_fma_flops_best(void);
 int simd_set(int level);
 
 static inline void simd_gelu_fwd(float *o, const float *x, long n) { simd_k.gelu_fwd(o, x, n); }

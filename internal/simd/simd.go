@@ -32,7 +32,11 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -168,4 +172,29 @@ func DropRows(d, src []float32, seed, base, thr uint64, scale float32) {
 	}
 	_ = d[len(src)-1]
 	C.simd_drop_rows(ptr(d), ptr(src), C.long(len(src)), C.uint64_t(seed), C.uint64_t(base), C.uint64_t(thr), C.float(scale))
+}
+
+// FMAPeak measures the machine's multiply-add peak in flop/s: threads
+// goroutines, each on its own OS thread, run independent FMA chains at the
+// widest level the CPU has for about d, and their flops are summed.
+func FMAPeak(threads int, d time.Duration) float64 {
+	const iters = 1 << 20
+	perCall := float64(iters) * float64(C.simd_fma_flops_best())
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for time.Since(start) < d {
+				C.simd_fma_chains_best(iters)
+				total.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(total.Load()) * perCall / time.Since(start).Seconds()
 }

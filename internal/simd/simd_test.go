@@ -3,6 +3,7 @@ package simd
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // TestLevels checks the level list and that Use refuses a level the CPU
@@ -51,5 +52,15 @@ func TestKernelsOnEveryLevel(t *testing.T) {
 				t.Fatalf("%v: dropout with p=1 kept %v", l, o)
 			}
 		}
+	}
+}
+
+// TestFMAPeak checks that the peak loop runs and reports a plausible
+// figure (above 1 Gflop/s on any machine that runs these tests).
+func TestFMAPeak(t *testing.T) {
+	p := FMAPeak(1, 50*time.Millisecond)
+	t.Logf("one thread: %.1f Gflop/s at %v", p/1e9, Best())
+	if p < 1e9 {
+		t.Errorf("FMA peak %.3g flop/s", p)
 	}
 }
