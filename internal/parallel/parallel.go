@@ -1,49 +1,67 @@
-// Package parallel provides a fixed pool of goroutines that runs a range-split
-// loop, For, without allocating, so that the training step's few hundred
-// parallel loops add neither garbage nor goroutine start-up cost.
+// Package parallel provides a fixed pool of goroutines that runs range-split
+// loops, For and ForDynamic, without allocating, so that the training step's
+// few hundred parallel loops add neither garbage nor goroutine start-up cost.
+//
+// A loop is cut into chunks at fixed boundaries, and every worker (the
+// caller included) claims chunks until none is left; the caller returns
+// once every chunk has run. A worker that the operating system deschedules,
+// on a core shared with another process, therefore holds up only the chunk
+// it is running, never chunks it has not started: the others take those. The
+// boundaries depend only on n and the chunk count, so results do not depend
+// on which worker ran which chunk.
 //
 // Idle workers spin briefly and then sleep on a futex (Linux; elsewhere they
 // poll with short sleeps). The futex, unlike a channel, never needs a runtime
-// waiter record, so For stays allocation-free even when workers sleep under
-// CPU contention.
+// waiter record, so the loops stay allocation-free even when workers sleep.
 package parallel
 
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
-// spinIters is how many times an idle worker (or the waiting caller) polls
-// before sleeping. Short spins cut the wake-up latency of back-to-back For
-// calls from a system call round trip to a cache-line transfer, while staying
-// short enough (tens of microseconds) not to steal a shared core for long.
-const spinIters = 2000
+// spinTime is how long an idle worker (or the waiting caller) polls before
+// sleeping. Spinning cuts the wake-up latency of back-to-back loops from a
+// system call round trip to a cache-line transfer, and it keeps the worker's
+// core through the serial work between a step's loops (the optimizer, the
+// next batch): a worker that slept would find its core taken by any other
+// runnable process, even a nice-19 one, which Linux does not preempt for a
+// waking thread that has recently run, and would wait for the scheduler's
+// next tick (up to 4 ms). Half a millisecond of spinning is lost only when
+// the pool really goes idle.
+const spinTime = 500 * time.Microsecond
 
-// Pool runs For loops on a fixed set of workers. The goroutine that calls
-// For is one of the workers, so New(w) starts w-1 goroutines. A Pool is
-// meant to be driven by one goroutine at a time; For is not re-entrant.
+// maxChunks bounds the chunks of one loop (the claim word holds the count
+// in 16 bits).
+const maxChunks = 1<<16 - 1
+
+// Pool runs loops on a fixed set of workers. The goroutine that calls For
+// counts as one of them, so New(w) starts w-1 goroutines. A Pool is meant
+// to be driven by one goroutine at a time; For is not re-entrant.
 type Pool struct {
 	workers int
-	slots   []slot
-	pending atomic.Uint32 // helpers still running the current For; a futex word
-	waiting atomic.Uint32 // 1 while the caller sleeps on pending
 	closed  atomic.Bool
 
-	// State of the current ForDynamic call (chunks == 0 during For).
-	chunks, n int
-	_         [64]byte
-	next      atomic.Int64 // next chunk to hand out
-}
+	// The current loop. fn and n are written by the caller before it
+	// publishes the loop in claim, and read by a worker only after it has
+	// claimed a chunk of that loop, which it cannot do once the loop is
+	// complete: so they never change under a reader.
+	fn func(lo, hi int)
+	n  int
 
-// slot is the mailbox of one helper goroutine, padded to its own cache lines
-// so that workers polling their slots do not share a line.
-type slot struct {
-	_      [64]byte
-	fn     func(lo, hi int)
-	lo, hi int
-	seq    atomic.Uint32 // bumped by For to publish a task; a futex word
-	parked atomic.Uint32 // 1 while the helper sleeps on seq
-	_      [64]byte
+	_ [64]byte
+	// claim is gen<<32 | chunks<<16 | next: the loop's generation, its
+	// chunk count and the next unclaimed chunk. Workers claim chunks by
+	// compare-and-swap, so a worker still holding an old generation can
+	// never claim a chunk of a newer loop.
+	claim   atomic.Uint64
+	_       [56]byte
+	gen     atomic.Uint32 // the current loop's generation; idle helpers sleep on it
+	parked  atomic.Int32  // helpers asleep on gen
+	_       [56]byte
+	done    atomic.Uint32 // chunks of the current loop finished; the caller sleeps on it
+	waiting atomic.Uint32 // 1 while the caller sleeps on done
 }
 
 // New returns a pool of workers workers (at least 1); the caller of For
@@ -52,155 +70,144 @@ func New(workers int) *Pool {
 	if workers < 1 {
 		workers = 1
 	}
-	p := &Pool{workers: workers, slots: make([]slot, workers-1)}
-	for i := range p.slots {
-		go p.helper(&p.slots[i])
+	p := &Pool{workers: workers}
+	for range workers - 1 {
+		go p.helper()
 	}
 	return p
 }
 
-// Workers reports how many chunks For may run at once.
+// Workers reports how many workers run a loop's chunks at once.
 func (p *Pool) Workers() int { return p.workers }
 
-// For splits [0, n) into at most Workers() contiguous chunks of near-equal
-// size, runs fn(lo, hi) on each concurrently (the first chunk on the calling
-// goroutine) and returns when all have finished. It does not allocate if fn
-// is an existing func value. n <= 0 returns at once.
-func (p *Pool) For(n int, fn func(lo, hi int)) {
+// For splits [0, n) into min(Workers(), n) contiguous chunks of near-equal
+// size, runs fn(lo, hi) on each, concurrently, and returns when all have
+// finished. fn must not assume one call per worker: a worker may run
+// several chunks. It does not allocate if fn is an existing func value. n
+// <= 0 returns at once.
+func (p *Pool) For(n int, fn func(lo, hi int)) { p.run(n, p.workers, fn) }
+
+// ForDynamic is For with chunks chunks (clamped to [1, n]): more chunks
+// than workers let the others absorb the work of a worker that falls
+// behind, at the cost of smaller pieces. It does not allocate.
+func (p *Pool) ForDynamic(n, chunks int, fn func(lo, hi int)) { p.run(n, chunks, fn) }
+
+func (p *Pool) run(n, chunks int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	chunks := min(p.workers, n)
-	if chunks == 1 {
-		fn(0, n)
+	chunks = max(1, min(chunks, n, maxChunks))
+	if chunks == 1 || p.workers == 1 {
+		for c := range chunks {
+			fn(c*n/chunks, (c+1)*n/chunks)
+		}
 		return
 	}
-	p.pending.Store(uint32(chunks - 1))
-	for c := 1; c < chunks; c++ {
-		s := &p.slots[c-1]
-		s.fn, s.lo, s.hi = fn, c*n/chunks, (c+1)*n/chunks
-		s.seq.Add(1)
-		if s.parked.Load() == 1 {
-			futexWake(&s.seq)
-		}
+	p.fn, p.n = fn, n
+	p.done.Store(0)
+	g := p.gen.Load() + 1
+	p.claim.Store(uint64(g)<<32 | uint64(chunks)<<16)
+	p.gen.Store(g)
+	if p.parked.Load() > 0 {
+		futexWake(&p.gen)
 	}
-	fn(0, n/chunks)
-	p.wait()
+	p.work(g)
+	p.wait(uint32(chunks))
 }
 
-// ForDynamic splits [0, n) into chunks contiguous ranges of near-equal
-// size and hands them out one at a time to whichever worker is free (the
-// caller included), returning when all have run. Unlike For, one worker may
-// run several chunks, so a worker that the operating system deschedules
-// (on a machine shared with other processes) does not hold up the others;
-// fn must therefore not assume one call per worker. chunks is clamped to
-// [1, n]; chunks <= Workers() behaves like For. It does not allocate.
-func (p *Pool) ForDynamic(n, chunks int, fn func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	chunks = max(1, min(chunks, n))
-	if chunks <= p.workers {
-		p.For(n, fn)
-		return
-	}
-	p.chunks, p.n = chunks, n
-	p.next.Store(0)
-	helpers := p.workers - 1
-	p.pending.Store(uint32(helpers))
-	for c := 0; c < helpers; c++ {
-		s := &p.slots[c]
-		s.fn = fn
-		s.seq.Add(1)
-		if s.parked.Load() == 1 {
-			futexWake(&s.seq)
-		}
-	}
-	p.runChunks(fn)
-	p.wait()
-	p.chunks = 0
-}
-
-// runChunks runs chunks of the current ForDynamic call until none is left.
-func (p *Pool) runChunks(fn func(lo, hi int)) {
+// work claims and runs chunks of loop generation g until none is left.
+func (p *Pool) work(g uint32) {
 	for {
-		c := int(p.next.Add(1) - 1)
-		if c >= p.chunks {
+		c := p.claim.Load()
+		chunks, next := int(c>>16&0xffff), int(c&0xffff)
+		if uint32(c>>32) != g || next >= chunks {
 			return
 		}
-		fn(c*p.n/p.chunks, (c+1)*p.n/p.chunks)
+		if !p.claim.CompareAndSwap(c, c+1) {
+			continue
+		}
+		fn, n := p.fn, p.n
+		fn(next*n/chunks, (next+1)*n/chunks)
+		if p.done.Add(1) == uint32(chunks) && p.waiting.Load() == 1 {
+			futexWake(&p.done)
+		}
 	}
 }
 
-// wait returns once every helper has finished its chunk.
-func (p *Pool) wait() {
-	for i := 0; i < spinIters; i++ {
-		if p.pending.Load() == 0 {
+// wait returns once chunks chunks of the current loop have finished.
+func (p *Pool) wait(chunks uint32) {
+	var start time.Time
+	for i := 0; ; i++ {
+		if p.done.Load() == chunks {
 			return
 		}
 		if i%64 == 63 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > spinTime {
+				break
+			}
 			runtime.Gosched()
 		}
 	}
 	for {
 		p.waiting.Store(1)
-		v := p.pending.Load()
-		if v == 0 {
+		v := p.done.Load()
+		if v == chunks {
 			p.waiting.Store(0)
 			return
 		}
-		futexWait(&p.pending, v)
+		futexWait(&p.done, v)
 	}
 }
 
-// helper is the loop of one pool goroutine: wait for a task in s, run it,
-// report completion, until Close.
-func (p *Pool) helper(s *slot) {
+// helper is the loop of one pool goroutine: wait for a new loop, claim its
+// chunks, until Close.
+func (p *Pool) helper() {
 	var seen uint32
 	for {
-		seen = p.await(s, seen)
+		seen = p.await(seen)
 		if p.closed.Load() {
 			return
 		}
-		if p.chunks > 0 {
-			p.runChunks(s.fn)
-		} else {
-			s.fn(s.lo, s.hi)
-		}
-		s.fn = nil
-		if p.pending.Add(^uint32(0)) == 0 && p.waiting.Load() == 1 {
-			futexWake(&p.pending)
-		}
+		p.work(seen)
 	}
 }
 
-// await spins briefly, then sleeps, until s.seq differs from seen, and
-// returns the new value.
-func (p *Pool) await(s *slot, seen uint32) uint32 {
-	for i := 0; i < spinIters; i++ {
-		if q := s.seq.Load(); q != seen {
-			return q
+// await spins briefly, then sleeps, until the generation differs from
+// seen, and returns it.
+func (p *Pool) await(seen uint32) uint32 {
+	var start time.Time
+	for i := 0; ; i++ {
+		if g := p.gen.Load(); g != seen {
+			return g
 		}
 		if i%64 == 63 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > spinTime {
+				break
+			}
 			runtime.Gosched()
 		}
 	}
 	for {
-		s.parked.Store(1)
-		if q := s.seq.Load(); q != seen {
-			s.parked.Store(0)
-			return q
+		p.parked.Add(1)
+		g := p.gen.Load()
+		if g == seen {
+			futexWait(&p.gen, seen) // returns at once if gen is no longer seen
+			g = p.gen.Load()
 		}
-		futexWait(&s.seq, seen) // returns at once if seq is no longer seen
+		p.parked.Add(-1)
+		if g != seen {
+			return g
+		}
 	}
 }
 
 // Close stops the pool's goroutines. The pool must not be used afterwards.
 func (p *Pool) Close() {
 	p.closed.Store(true)
-	for i := range p.slots {
-		s := &p.slots[i]
-		s.seq.Add(1)
-		futexWake(&s.seq)
-	}
+	p.gen.Add(1)
+	futexWake(&p.gen)
 }

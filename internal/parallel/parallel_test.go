@@ -203,9 +203,6 @@ func TestForDynamicCoversRangeOnce(t *testing.T) {
 			}
 		}
 		want := max(1, min(tc.chunks, tc.n))
-		if want <= tc.workers {
-			want = min(tc.workers, tc.n)
-		}
 		if tc.n > 0 && calls.Load() != int32(30*want) {
 			t.Errorf("%+v: %d calls, want %d", tc, calls.Load(), 30*want)
 		}
