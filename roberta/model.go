@@ -256,12 +256,12 @@ func (m *Model) Forward(ids, labels []int32, B int, train bool, seed uint64) (lo
 		return 0, 0, 0, nil
 	}
 	fn := &m.fn
-	m.par(M, fn.headDense)
-	m.par(M*C, fn.headGelu)
-	m.par(M, fn.headLN)
-	m.par(M, fn.decoder)
+	m.pool.For(M, fn.headDense)
+	m.pool.For(M*C, fn.headGelu)
+	m.pool.For(M, fn.headLN)
+	m.pool.For(M, fn.decoder)
 	clear(m.correct[:M])
-	m.par(M, fn.ce)
+	m.pool.For(M, fn.ce)
 	var sum float64
 	for i, l := range m.losses[:M] {
 		sum += float64(l)
@@ -341,34 +341,34 @@ func (m *Model) prepare(ids, labels []int32, B int, train bool, seed uint64) err
 func (m *Model) encode(compact bool) {
 	N, C, F := m.n, m.c, m.f
 	fn := &m.fn
-	m.par(N, fn.embed)
-	m.par(N, fn.embLN)
+	m.pool.For(N, fn.embed)
+	m.pool.For(N, fn.embLN)
 	m.opSeed = m.dropSeed(opEmbDrop)
-	m.par(N*C, fn.embDrop)
+	m.pool.For(N*C, fn.embDrop)
 	in := m.embOut
 	for l := range m.layers {
 		a, lf := &m.layers[l], &fn.layers[l]
 		a.compact = compact && l == len(m.layers)-1
 		a.rows, a.ctxIn, a.resIn, a.dctx = N, a.ctx, in, m.dB
-		m.par(N, lf.qkv) // [N, C] -> [N, 3C]
+		m.pool.For(N, lf.qkv) // [N, C] -> [N, 3C]
 		m.opSeed = m.layerSeed(l, opAttnDrop)
-		m.par(m.b*m.nh, lf.attn) // -> ctx [N, C]
+		m.pool.For(m.b*m.nh, lf.attn) // -> ctx [N, C]
 		if a.compact {
-			m.par(m.m, lf.gatherCtx)
-			m.par(m.m, lf.gatherIn)
+			m.pool.For(m.m, lf.gatherCtx)
+			m.pool.For(m.m, lf.gatherIn)
 			a.rows, a.ctxIn, a.resIn, a.dctx = m.m, m.cCtx, m.cIn, m.dFull
 		}
 		R := a.rows
-		m.par(R, lf.proj)
+		m.pool.For(R, lf.proj)
 		m.opSeed = m.layerSeed(l, opProjDrop)
-		m.par(R*C, lf.projDropAdd) // res1 = x + dropout(ctx Wo^T + bo)
-		m.par(R, lf.ln1)
-		m.par(R, lf.inter) // [R, C] -> [R, F]
-		m.par(R*F, lf.gelu)
-		m.par(R, lf.ffnOut) // [R, F] -> [R, C]
+		m.pool.For(R*C, lf.projDropAdd) // res1 = x + dropout(ctx Wo^T + bo)
+		m.pool.For(R, lf.ln1)
+		m.pool.For(R, lf.inter) // [R, C] -> [R, F]
+		m.pool.For(R*F, lf.gelu)
+		m.pool.For(R, lf.ffnOut) // [R, F] -> [R, C]
 		m.opSeed = m.layerSeed(l, opFFNDrop)
-		m.par(R*C, lf.ffnDropAdd) // res2 = h1 + dropout(ffn)
-		m.par(R, lf.ln2)
+		m.pool.For(R*C, lf.ffnDropAdd) // res2 = h1 + dropout(ffn)
+		m.pool.For(R, lf.ln2)
 		in = a.out
 	}
 }
@@ -413,23 +413,23 @@ func (m *Model) Backward() error {
 	m.ceScale = 1 / float32(M)
 
 	// LM head.
-	m.par(M, fn.ceBack) // dlogits = (probs - onehot) / M, in place over probs
+	m.pool.For(M, fn.ceBack) // dlogits = (probs - onehot) / M, in place over probs
 	if P.WordEmb.RequiresGrad || P.HeadBias.RequiresGrad {
-		m.par(m.v, fn.decoderParams) // tied decoder: into word_embeddings' grad
+		m.pool.For(m.v, fn.decoderParams) // tied decoder: into word_embeddings' grad
 	}
-	m.par(M, fn.decoderInput)
+	m.pool.For(M, fn.decoderInput)
 	if P.HeadLN.RequiresGrad || P.HeadLNB.RequiresGrad {
-		m.par(C, fn.headLNParams)
+		m.pool.For(C, fn.headLNParams)
 	}
-	m.par(M, fn.headLNInput)
-	m.par(M*C, fn.headGeluBack)
+	m.pool.For(M, fn.headLNInput)
+	m.pool.For(M*C, fn.headGeluBack)
 	if P.HeadDense.RequiresGrad || P.HeadDenseB.RequiresGrad {
-		m.par(C, fn.headDenseParams)
+		m.pool.For(C, fn.headDenseParams)
 	}
 	if m.lowestTrainable() == len(m.layers) {
 		return nil // nothing below the head trains
 	}
-	m.par(M, fn.headDenseInput) // dA: gradient of the compact last layer's output
+	m.pool.For(M, fn.headDenseInput) // dA: gradient of the compact last layer's output
 	m.backwardEncoder()
 	return nil
 }
@@ -485,57 +485,57 @@ func (m *Model) backwardEncoder() {
 		R := a.rows // N, or M in Forward's compact last layer
 		// Output LayerNorm: dRes = d res2 (flows to h1 and, through dropout, to the FFN).
 		if L.OutLN.RequiresGrad || L.OutLNB.RequiresGrad {
-			m.par(C, lf.ln2Params)
+			m.pool.For(C, lf.ln2Params)
 		}
-		m.par(R, lf.ln2Input)
+		m.pool.For(R, lf.ln2Input)
 		m.opSeed = m.layerSeed(l, opFFNDrop)
-		m.par(R*C, lf.ffnDropBack) // dC = dropout'(dRes)
+		m.pool.For(R*C, lf.ffnDropBack) // dC = dropout'(dRes)
 		if L.Out.RequiresGrad || L.OutBias.RequiresGrad {
-			m.par(C, lf.ffnOutParams)
+			m.pool.For(C, lf.ffnOutParams)
 		}
-		m.par(R, lf.ffnOutInput) // dFF = dC @ Wout
-		m.par(R*F, lf.geluBack)  // dFF = gelu'(pre) * dFF
+		m.pool.For(R, lf.ffnOutInput) // dFF = dC @ Wout
+		m.pool.For(R*F, lf.geluBack)  // dFF = gelu'(pre) * dFF
 		if L.Inter.RequiresGrad || L.InterBias.RequiresGrad {
-			m.par(F, lf.interParams)
+			m.pool.For(F, lf.interParams)
 		}
-		m.par(R, lf.interInput) // dC = dFF @ Winter + dRes (residual)
+		m.pool.For(R, lf.interInput) // dC = dFF @ Winter + dRes (residual)
 		// Attention-output LayerNorm.
 		if L.AttnLN.RequiresGrad || L.AttnLNB.RequiresGrad {
-			m.par(C, lf.ln1Params)
+			m.pool.For(C, lf.ln1Params)
 		}
-		m.par(R, lf.ln1Input) // dRes = d res1
+		m.pool.For(R, lf.ln1Input) // dRes = d res1
 		m.opSeed = m.layerSeed(l, opProjDrop)
-		m.par(R*C, lf.projDropBack) // dC = dropout'(dRes)
+		m.pool.For(R*C, lf.projDropBack) // dC = dropout'(dRes)
 		if L.AttnOut.RequiresGrad || L.AttnOutBias.RequiresGrad {
-			m.par(C, lf.projParams)
+			m.pool.For(C, lf.projParams)
 		}
-		m.par(R, lf.projInput) // dB = dC @ Wo  (d ctx)
-		if a.compact {         // back to all N rows: dFull = scatter(dB)
-			m.par(N*C, lf.zeroFull)
-			m.par(m.m, lf.scatterCtx)
+		m.pool.For(R, lf.projInput) // dB = dC @ Wo  (d ctx)
+		if a.compact {              // back to all N rows: dFull = scatter(dB)
+			m.pool.For(N*C, lf.zeroFull)
+			m.pool.For(m.m, lf.scatterCtx)
 		}
 		m.opSeed = m.layerSeed(l, opAttnDrop)
-		m.par(m.b*m.nh, lf.attnBack) // dQKV
+		m.pool.For(m.b*m.nh, lf.attnBack) // dQKV
 		if qkvNeedsGrad(L) {
-			m.par(3*C, lf.qkvParams)
+			m.pool.For(3*C, lf.qkvParams)
 		}
 		if l == stop { // nothing below needs a gradient
 			return
 		}
-		m.par(N, lf.qkvInput) // dA = dQKV @ Wqkv + dRes (residual)
+		m.pool.For(N, lf.qkvInput) // dA = dQKV @ Wqkv + dRes (residual)
 		if a.compact {
-			m.par(m.m, lf.scatterRes) // the residual's masked rows
+			m.pool.For(m.m, lf.scatterRes) // the residual's masked rows
 		}
 	}
 	// Embeddings: dropout, LayerNorm, lookup.
 	m.opSeed = m.dropSeed(opEmbDrop)
-	m.par(N*C, fn.embDropBack) // dC = dropout'(dA)
+	m.pool.For(N*C, fn.embDropBack) // dC = dropout'(dA)
 	if P.EmbLN.RequiresGrad || P.EmbLNB.RequiresGrad {
-		m.par(C, fn.embLNParams)
+		m.pool.For(C, fn.embLNParams)
 	}
-	m.par(N, fn.embLNInput) // dRes = d embSum
+	m.pool.For(N, fn.embLNInput) // dRes = d embSum
 	if P.WordEmb.RequiresGrad || P.PosEmb.RequiresGrad || P.TypeEmb.RequiresGrad {
-		m.par(C, fn.embedBack)
+		m.pool.For(C, fn.embedBack)
 	}
 }
 
@@ -549,14 +549,4 @@ func layerNeedsGrad(L *Layer) bool {
 		L.AttnLN.RequiresGrad || L.AttnLNB.RequiresGrad || L.Inter.RequiresGrad ||
 		L.InterBias.RequiresGrad || L.Out.RequiresGrad || L.OutBias.RequiresGrad ||
 		L.OutLN.RequiresGrad || L.OutLNB.RequiresGrad
-}
-
-// chunksPerWorker is how finely par splits an op.
-const chunksPerWorker = 2
-
-// par runs fn over [0, n) on the pool in chunksPerWorker chunks per worker:
-// the others take the chunks of a worker that falls behind (a core shared
-// with another process).
-func (m *Model) par(n int, fn func(lo, hi int)) {
-	m.pool.ForDynamic(n, chunksPerWorker*m.pool.Workers(), fn)
 }
