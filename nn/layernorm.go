@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"lethe/internal/simd"
+)
 
 // Layer normalisation over the last dimension, with biased variance as
 // PyTorch's nn.LayerNorm.
@@ -17,6 +21,18 @@ import "math"
 // LayerNormForward normalises rows [lo, hi) of inp into out and saves each
 // row's mean and 1/std in mean and rstd.
 func LayerNormForward[T Float](out, mean, rstd, inp, w, b []T, C int, eps T, lo, hi int) {
+	if hi <= lo {
+		return
+	}
+	if o, ok := as32(out); ok && simd.On() {
+		m, _ := as32(mean[lo:hi])
+		r, _ := as32(rstd[lo:hi])
+		x, _ := as32(inp[lo*C:])
+		w32, _ := as32(w)
+		b32, _ := as32(b)
+		simd.LayerNormForward(o[lo*C:], m, r, x, w32, b32, C, float32(eps))
+		return
+	}
 	w, b = w[:C], b[:C]
 	for i := lo; i < hi; i++ {
 		x := inp[i*C : (i+1)*C]
@@ -35,6 +51,18 @@ func LayerNormForward[T Float](out, mean, rstd, inp, w, b []T, C int, eps T, lo,
 //
 //	dinp = rstd * (g - mean(g) - xhat*mean(g*xhat)),  g = dout*w, xhat = (inp-mean)*rstd
 func LayerNormBackwardInput[T Float](dinp, dout, inp, mean, rstd, w []T, C, lo, hi int) {
+	if hi <= lo {
+		return
+	}
+	if o, ok := as32(dinp); ok && simd.On() {
+		d, _ := as32(dout[lo*C:])
+		x, _ := as32(inp[lo*C:])
+		m, _ := as32(mean[lo:hi])
+		r, _ := as32(rstd[lo:hi])
+		w32, _ := as32(w)
+		simd.LayerNormBackwardInput(o[lo*C:], d, x, m, r, w32, C)
+		return
+	}
 	w = w[:C]
 	for i := lo; i < hi; i++ {
 		x := inp[i*C : (i+1)*C]
@@ -72,6 +100,15 @@ func LayerNormBackwardInput[T Float](dinp, dout, inp, mean, rstd, w []T, C, lo, 
 // (frozen).
 func LayerNormBackwardParams[T Float](dw, db, dout, inp, mean, rstd []T, n, C, lo, hi int) {
 	if hi <= lo {
+		return
+	}
+	if d, ok := as32(dout); ok && simd.On() {
+		x, _ := as32(inp)
+		m, _ := as32(mean[:n])
+		r, _ := as32(rstd)
+		w32, _ := as32(dw)
+		b32, _ := as32(db)
+		simd.LayerNormBackwardParams(w32, b32, d, x, m, r, C, lo, hi)
 		return
 	}
 	if db != nil {

@@ -253,6 +253,93 @@ INLINE void F(drop_rows_body)(float *d, const float *src, long n, uint64_t seed,
 }
 
 
+// layernorm_fwd: each C-wide row of inp normalised into out (out may alias
+// inp), with its mean and 1/sqrt(var+eps) saved.
+INLINE void F(layernorm_fwd_body)(float *out, float *mean, float *rstd, const float *inp, const float *w,
+				  const float *b, long rows, long C, float eps) {
+	for (long r = 0; r < rows; r++) {
+		const float *x = inp + r * C;
+		float *o = out + r * C;
+		vf acc = {0};
+		long j = 0;
+		for (; j + L <= C; j += L) acc += F(vload)(x + j);
+		float s = F(hsum)(acc);
+		for (; j < C; j++) s += x[j];
+		float m = s / C;
+		vf acc2 = {0};
+		for (j = 0; j + L <= C; j += L) {
+			vf d = F(vload)(x + j) - m;
+			acc2 += d * d;
+		}
+		float v = F(hsum)(acc2);
+		for (; j < C; j++) v += (x[j] - m) * (x[j] - m);
+		float rs = (float)(1 / sqrt((double)(v / C + eps)));
+		mean[r] = m, rstd[r] = rs;
+		for (j = 0; j + L <= C; j += L)
+			F(vstore)(o + j, (F(vload)(x + j) - m) * rs * F(vload)(w + j) + F(vload)(b + j));
+		for (; j < C; j++) o[j] = (x[j] - m) * rs * w[j] + b[j];
+	}
+}
+
+// layernorm_bwd_input: per row, dinp = rstd*(g - mean(g) - xhat*mean(g*xhat)),
+// g = dout*w, xhat = (inp-mean)*rstd. dinp may alias dout.
+INLINE void F(layernorm_bwd_input_body)(float *dinp, const float *dout, const float *inp, const float *mean,
+					const float *rstd, const float *w, long rows, long C) {
+	for (long r = 0; r < rows; r++) {
+		const float *x = inp + r * C, *d = dout + r * C;
+		float *o = dinp + r * C;
+		float m = mean[r], rs = rstd[r];
+		vf ag = {0}, agx = {0};
+		long j = 0;
+		for (; j + L <= C; j += L) {
+			vf g = F(vload)(d + j) * F(vload)(w + j);
+			ag += g;
+			agx += g * (F(vload)(x + j) - m);
+		}
+		float sg = F(hsum)(ag), sgx = F(hsum)(agx);
+		for (; j < C; j++) {
+			float g = d[j] * w[j];
+			sg += g;
+			sgx += g * (x[j] - m);
+		}
+		sg /= C;
+		sgx = sgx * rs / C;
+		for (j = 0; j + L <= C; j += L)
+			F(vstore)(o + j, rs * (F(vload)(d + j) * F(vload)(w + j) - sg - (F(vload)(x + j) - m) * rs * sgx));
+		for (; j < C; j++) o[j] = rs * (d[j] * w[j] - sg - (x[j] - m) * rs * sgx);
+	}
+}
+
+// layernorm_bwd_params: for columns [lo, lo+width) of C over n rows, dw +=
+// sum of dout*xhat and db += sum of dout; either may be NULL (frozen).
+INLINE void F(layernorm_bwd_params_body)(float *dw, float *db, const float *dout, const float *inp,
+					 const float *mean, const float *rstd, long n, long C, long lo, long width) {
+	for (long j0 = lo; j0 < lo + width; j0 += L) {
+		long cols = lo + width - j0 < L ? lo + width - j0 : L;
+		vf aw = {0}, ab = {0};
+		if (cols == L) {
+			for (long i = 0; i < n; i++) {
+				vf d = F(vload)(dout + i * C + j0);
+				ab += d;
+				aw += d * (F(vload)(inp + i * C + j0) - mean[i]) * rstd[i];
+			}
+		} else {
+			for (long i = 0; i < n; i++) {
+				float bd[L] = {0}, bx[L] = {0};
+				memcpy(bd, dout + i * C + j0, cols * sizeof(float));
+				memcpy(bx, inp + i * C + j0, cols * sizeof(float));
+				vf d = F(vload)(bd);
+				ab += d;
+				aw += d * (F(vload)(bx) - mean[i]) * rstd[i];
+			}
+		}
+		for (long j = 0; j < cols; j++) {
+			if (db) db[j0 + j] += ab[j];
+			if (dw) dw[j0 + j] += aw[j];
+		}
+	}
+}
+
 // fma_chains runs iters rounds of 12 independent multiply-add chains, each
 // L lanes wide: iters*12*L*2 flops with nothing but the FMA units' latency
 // and throughput in the way (12 chains cover 2 units of latency 4-6). It
@@ -281,8 +368,21 @@ static void F(drop_rows)(float *d, const float *s, long n, uint64_t seed, uint64
 	F(drop_rows_body)(d, s, n, seed, base, thr, scale);
 }
 static float F(fma_chains)(long iters) { return F(fma_chains_body)(iters); }
+static void F(layernorm_fwd)(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+			     long rows, long C, float eps) {
+	F(layernorm_fwd_body)(out, mean, rstd, inp, w, b, rows, C, eps);
+}
+static void F(layernorm_bwd_input)(float *dinp, const float *dout, const float *inp, const float *mean,
+				   const float *rstd, const float *w, long rows, long C) {
+	F(layernorm_bwd_input_body)(dinp, dout, inp, mean, rstd, w, rows, C);
+}
+static void F(layernorm_bwd_params)(float *dw, float *db, const float *dout, const float *inp, const float *mean,
+				    const float *rstd, long n, long C, long lo, long width) {
+	F(layernorm_bwd_params_body)(dw, db, dout, inp, mean, rstd, n, C, lo, width);
+}
 static const struct simd_kernels F(kernels) = {F(gelu_fwd),	     F(gelu_bwd),  F(exp_shift_sum), F(softmax_bias_rows),
-					       F(softmax_drop_bwd_rows), F(drop_rows), F(fma_chains),   L * 24};
+					       F(softmax_drop_bwd_rows), F(drop_rows), F(fma_chains),   L * 24,
+					       F(layernorm_fwd),		 F(layernorm_bwd_input), F(layernorm_bwd_params)};
 
 #undef vf
 #undef vi

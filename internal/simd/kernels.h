@@ -13,6 +13,12 @@ struct simd_kernels {
 	void (*drop_rows)(float *d, const float *src, long n, uint64_t seed, uint64_t base, uint64_t thr, float scale);
 	float (*fma_chains)(long iters);
 	int fma_flops; // flops per iteration of fma_chains
+	void (*layernorm_fwd)(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+			      long rows, long C, float eps);
+	void (*layernorm_bwd_input)(float *dinp, const float *dout, const float *inp, const float *mean,
+				    const float *rstd, const float *w, long rows, long C);
+	void (*layernorm_bwd_params)(float *dw, float *db, const float *dout, const float *inp, const float *mean,
+				     const float *rstd, long n, long C, long lo, long width);
 };
 
 extern struct simd_kernels simd_k;
@@ -36,4 +42,16 @@ static inline void simd_softmax_drop_bwd_rows(float *d, const float *pd, const f
 static inline void simd_drop_rows(float *d, const float *src, long n, uint64_t seed, uint64_t base, uint64_t thr,
 				  float scale) {
 	simd_k.drop_rows(d, src, n, seed, base, thr, scale);
+}
+static inline void simd_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
+				      const float *b, long rows, long C, float eps) {
+	simd_k.layernorm_fwd(out, mean, rstd, inp, w, b, rows, C, eps);
+}
+static inline void simd_layernorm_bwd_input(float *dinp, const float *dout, const float *inp, const float *mean,
+					    const float *rstd, const float *w, long rows, long C) {
+	simd_k.layernorm_bwd_input(dinp, dout, inp, mean, rstd, w, rows, C);
+}
+static inline void simd_layernorm_bwd_params(float *dw, float *db, const float *dout, const float *inp,
+					     const float *mean, const float *rstd, long n, long C, long lo, long width) {
+	simd_k.layernorm_bwd_params(dw, db, dout, inp, mean, rstd, n, C, lo, width);
 }

@@ -1,5 +1,5 @@
 // Package simd runs the float32 loops of package nn outside GEMM (GELU,
-// softmax, exp, dropout) as SIMD kernels in C, chosen at load time for the
+// softmax, exp, dropout, LayerNorm) as SIMD kernels in C, chosen at load time for the
 // widest instruction set the CPU has: AVX-512, AVX2+FMA, or baseline x86-64
 // SSE2; level Go sends package nn back to its own Go loops, the portable
 // reference. Each kernel computes what nn's Go loop computes, to float32
@@ -13,6 +13,7 @@ package simd
 
 /*
 #cgo CFLAGS: -O3 -Wno-psabi
+#cgo LDFLAGS: -lm
 #cgo noescape simd_gelu_fwd
 #cgo nocallback simd_gelu_fwd
 #cgo noescape simd_gelu_bwd
@@ -25,6 +26,12 @@ package simd
 #cgo nocallback simd_softmax_drop_bwd_rows
 #cgo noescape simd_drop_rows
 #cgo nocallback simd_drop_rows
+#cgo noescape simd_layernorm_fwd
+#cgo nocallback simd_layernorm_fwd
+#cgo noescape simd_layernorm_bwd_input
+#cgo nocallback simd_layernorm_bwd_input
+#cgo noescape simd_layernorm_bwd_params
+#cgo nocallback simd_layernorm_bwd_params
 #include "kernels.h"
 */
 import "C"
@@ -172,6 +179,49 @@ func DropRows(d, src []float32, seed, base, thr uint64, scale float32) {
 	}
 	_ = d[len(src)-1]
 	C.simd_drop_rows(ptr(d), ptr(src), C.long(len(src)), C.uint64_t(seed), C.uint64_t(base), C.uint64_t(thr), C.float(scale))
+}
+
+// LayerNormForward normalises each cols-wide row of inp (len(mean) rows) into
+// out, saving each row's mean and 1/sqrt(var+eps). out may alias inp.
+func LayerNormForward(out, mean, rstd, inp, w, b []float32, cols int, eps float32) {
+	rows := len(mean)
+	if rows == 0 {
+		return
+	}
+	_, _, _, _, _ = out[rows*cols-1], rstd[rows-1], inp[rows*cols-1], w[cols-1], b[cols-1]
+	C.simd_layernorm_fwd(ptr(out), ptr(mean), ptr(rstd), ptr(inp), ptr(w), ptr(b), C.long(rows), C.long(cols), C.float(eps))
+}
+
+// LayerNormBackwardInput sets, for each of len(mean) rows, dinp = rstd*(g -
+// mean(g) - xhat*mean(g*xhat)) with g = dout*w. dinp may alias dout.
+func LayerNormBackwardInput(dinp, dout, inp, mean, rstd, w []float32, cols int) {
+	rows := len(mean)
+	if rows == 0 {
+		return
+	}
+	_, _, _, _, _ = dinp[rows*cols-1], dout[rows*cols-1], inp[rows*cols-1], rstd[rows-1], w[cols-1]
+	C.simd_layernorm_bwd_input(ptr(dinp), ptr(dout), ptr(inp), ptr(mean), ptr(rstd), ptr(w), C.long(rows), C.long(cols))
+}
+
+// LayerNormBackwardParams adds, for columns [lo, hi) of the cols-wide rows
+// (len(mean) of them), dout*xhat into dw and dout into db; a nil dw or db
+// is skipped.
+func LayerNormBackwardParams(dw, db, dout, inp, mean, rstd []float32, cols, lo, hi int) {
+	n := len(mean)
+	if n == 0 || hi <= lo {
+		return
+	}
+	_, _, _ = dout[n*cols-1], inp[n*cols-1], rstd[n-1]
+	var pw, pb *C.float
+	if dw != nil {
+		_ = dw[hi-1]
+		pw = ptr(dw)
+	}
+	if db != nil {
+		_ = db[hi-1]
+		pb = ptr(db)
+	}
+	C.simd_layernorm_bwd_params(pw, pb, ptr(dout), ptr(inp), ptr(mean), ptr(rstd), C.long(n), C.long(cols), C.long(lo), C.long(hi-lo))
 }
 
 // FMAPeak measures the machine's multiply-add peak in flop/s: threads
