@@ -1,6 +1,10 @@
 package corpus
 
-import "fmt"
+import (
+	"fmt"
+
+	"lethe/internal/splitmix"
+)
 
 // Split assigns documents to the training or validation side by a stable
 // hash of their text, so the same document always lands on the same side
@@ -45,7 +49,7 @@ func DocumentHash(seed uint64, lines []string) uint64 {
 		offset64 = 14695981039346656037
 		prime64  = 1099511628211
 	)
-	h := uint64(offset64) ^ mix64(seed)
+	h := uint64(offset64) ^ splitmix.Step(seed)
 	for _, l := range lines {
 		for i := 0; i < len(l); i++ {
 			h ^= uint64(l[i])
@@ -54,13 +58,5 @@ func DocumentHash(seed uint64, lines []string) uint64 {
 		h ^= '\n'
 		h *= prime64
 	}
-	return mix64(h)
-}
-
-// mix64 is the SplitMix64 finaliser.
-func mix64(z uint64) uint64 {
-	z += 0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
+	return splitmix.Step(h)
 }

@@ -1,6 +1,10 @@
 package dataset
 
-import "fmt"
+import (
+	"fmt"
+
+	"lethe/internal/splitmix"
+)
 
 // Batch is B masked sequences of T tokens, row-major. InputIDs and Labels
 // have length B*T; Labels holds IgnoreLabel except at the chosen positions.
@@ -106,9 +110,9 @@ func (l *Loader) shuffle(e uint64) {
 	for i := range l.perm {
 		l.perm[i] = int32(i)
 	}
-	r := rng{s: deriveKey(l.cfg.Seed, streamShuffle, e, 0)}
+	r := splitmix.Rand{S: deriveKey(l.cfg.Seed, streamShuffle, e, 0)}
 	for i := len(l.perm) - 1; i > 0; i-- {
-		j := r.intn(uint64(i + 1))
+		j := r.Intn(uint64(i + 1))
 		l.perm[i], l.perm[j] = l.perm[j], l.perm[i]
 	}
 	l.permEpoch, l.permValid = e, true

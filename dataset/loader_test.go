@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"encoding/json"
+	"lethe/internal/splitmix"
 	"math"
 	"reflect"
 	"testing"
@@ -10,14 +11,14 @@ import (
 // randomDocs returns n documents of varied lengths over normal ids of a
 // vocabulary of size vocab, with EOS at each line end and a few UNK.
 func randomDocs(n, vocab int, seed uint64) [][]int32 {
-	r := rng{s: seed}
+	r := splitmix.Rand{S: seed}
 	docs := make([][]int32, n)
 	for i := range docs {
-		lines := 1 + int(r.intn(4))
+		lines := 1 + int(r.Intn(4))
 		for l := 0; l < lines; l++ {
-			for k := 2 + int(r.intn(40)); k > 0; k-- {
-				id := int32(5 + r.intn(uint64(vocab-5)))
-				if r.intn(50) == 0 {
+			for k := 2 + int(r.Intn(40)); k > 0; k-- {
+				id := int32(5 + r.Intn(uint64(vocab-5)))
+				if r.Intn(50) == 0 {
 					id = UNK
 				}
 				docs[i] = append(docs[i], id)
@@ -36,16 +37,16 @@ func TestMaskProportions(t *testing.T) {
 		ids := make([]int32, 128)
 		labels := make([]int32, 128)
 		orig := make([]int32, 128)
-		r := rng{s: 42}
+		r := splitmix.Rand{S: 42}
 		for seq := 0; seq < 4000; seq++ {
 			for i := range orig {
-				switch v := r.intn(20); {
+				switch v := r.Intn(20); {
 				case v == 0:
-					orig[i] = int32(r.intn(4)) // a special id
+					orig[i] = int32(r.Intn(4)) // a special id
 				case v == 1:
 					orig[i] = maskID // already a mask: never chosen
 				default:
-					orig[i] = cfg.randomNormal(r.intn(vocab - 5))
+					orig[i] = cfg.randomNormal(r.Intn(vocab - 5))
 				}
 			}
 			copy(ids, orig)

@@ -2,7 +2,8 @@ package dataset
 
 import (
 	"fmt"
-	"math/bits"
+
+	"lethe/internal/splitmix"
 )
 
 // MaskConfig describes dynamic masked-LM corruption as in RoBERTa: a share
@@ -79,11 +80,11 @@ func (c *MaskConfig) Apply(ids, labels []int32, key uint64) int {
 	if cand == 0 {
 		return 0
 	}
-	pick := rng{s: mix64(key ^ 0x5bd1e9955bd1e995)}
-	repl := rng{s: mix64(key ^ 0xc2b2ae3d27d4eb4f)}
+	pick := splitmix.Rand{S: splitmix.Step(key ^ 0x5bd1e9955bd1e995)}
+	repl := splitmix.Rand{S: splitmix.Step(key ^ 0xc2b2ae3d27d4eb4f)}
 	// Probabilistic rounding keeps the expected share exactly Prob (as
 	// fairseq's int(p*n + rand)).
-	need := int(c.Prob*float64(cand) + pick.float64())
+	need := int(c.Prob*float64(cand) + pick.Float64())
 	if need > cand {
 		need = cand
 	}
@@ -99,14 +100,14 @@ func (c *MaskConfig) Apply(ids, labels []int32, key uint64) int {
 		// Selection sampling (Knuth's algorithm S): take this candidate
 		// with probability need/cand, which yields a uniform subset of
 		// exactly need positions without a scratch buffer.
-		if pick.intn(uint64(cand)) < uint64(need) {
+		if pick.Intn(uint64(cand)) < uint64(need) {
 			labels[i] = id
 			need--
-			switch u := repl.float64(); {
+			switch u := repl.Float64(); {
 			case c.MaskOnly || u < c.MaskFrac:
 				ids[i] = c.MaskID
 			case u < c.MaskFrac+c.RandomFrac:
-				ids[i] = c.randomNormal(repl.intn(normals))
+				ids[i] = c.randomNormal(repl.Intn(normals))
 			}
 		}
 		cand--
@@ -129,41 +130,5 @@ func SequenceKey(seed, epoch uint64, index int) uint64 {
 }
 
 func deriveKey(seed, stream, epoch, index uint64) uint64 {
-	return mix64(mix64(mix64(mix64(seed)+stream)+epoch) + index)
-}
-
-// mix64 is the SplitMix64 output function: a bijection with good avalanche.
-func mix64(z uint64) uint64 {
-	z += 0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-// rng is SplitMix64: tiny, fast, a value type (no allocation), and good
-// enough for masking and shuffling.
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9e3779b97f4a7c15
-	z := r.s
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-// float64 returns a uniform number in [0, 1).
-func (r *rng) float64() float64 { return float64(r.next()>>11) / (1 << 53) }
-
-// intn returns a uniform integer in [0, n), n > 0, without modulo bias
-// (Lemire's multiply-and-reject).
-func (r *rng) intn(n uint64) uint64 {
-	hi, lo := bits.Mul64(r.next(), n)
-	if lo < n {
-		thresh := -n % n
-		for lo < thresh {
-			hi, lo = bits.Mul64(r.next(), n)
-		}
-	}
-	return hi
+	return splitmix.Step(splitmix.Step(splitmix.Step(splitmix.Step(seed)+stream)+epoch) + index)
 }

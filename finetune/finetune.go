@@ -19,6 +19,7 @@ import (
 	"lethe/internal/parallel"
 	"lethe/internal/progress"
 	"lethe/internal/runlock"
+	"lethe/internal/splitmix"
 	"lethe/metric"
 	"lethe/nn"
 	"lethe/optim"
@@ -349,7 +350,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		for _, q := range m.HeadParams() {
 			clear(q.Grad)
 		}
-		seed := mix(o.Seed, uint64(u))
+		seed := splitmix.UpdateSeed(o.Seed, uint64(u))
 		hidden, err := m.Body.Encode(ids[:B*T], B, true, seed)
 		if err != nil {
 			return nil, fmt.Errorf("finetune: update %d: %w", u, err)
@@ -494,14 +495,6 @@ func resume(o Options, m *Model, opt *optim.AdamW, st *state, res *Result) error
 func epochOrder(n int, seed uint64, epoch int) []int {
 	r := rand.New(rand.NewPCG(seed, uint64(epoch)+1))
 	return r.Perm(n)
-}
-
-// mix is a SplitMix64 step: the dropout seed of an update.
-func mix(seed, u uint64) uint64 {
-	z := seed*0x9E3779B97F4A7C15 + u
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
 }
 
 // isLMHead reports whether a parameter belongs to the masked-LM head, which a

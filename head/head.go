@@ -18,20 +18,14 @@ import (
 	"fmt"
 	"math"
 
+	"lethe/internal/splitmix"
 	"lethe/nn"
 )
 
 // splitmix is the SplitMix64 output function, a bijective 64-bit mixer.
-func splitmix(z uint64) uint64 {
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
 
 // mix derives an independent 64-bit seed for stream from seed.
-func mix(seed, stream uint64) uint64 {
-	return splitmix(splitmix(seed+0x9E3779B97F4A7C15) ^ (stream * 0xD1B54A32D192ED03))
-}
+func mix(seed, stream uint64) uint64 { return splitmix.Stream(seed, stream) }
 
 // hashName is the 64-bit FNV-1a hash of a tensor name, so that each tensor
 // gets its own random stream.
@@ -47,13 +41,9 @@ func hashName(s string) uint64 {
 // fillNormal sets x to draws from N(0, std^2), a stream determined by seed
 // (Box-Muller on SplitMix64 uniforms).
 func fillNormal(x []float32, seed uint64, std float64) {
-	s := seed
-	uniform := func() float64 {
-		s += 0x9E3779B97F4A7C15
-		return (float64(splitmix(s)>>11) + 0.5) * (1.0 / (1 << 53))
-	}
+	r := splitmix.Rand{S: seed}
 	for i := range x {
-		u1, u2 := uniform(), uniform()
+		u1, u2 := r.Open01(), r.Open01()
 		x[i] = float32(std * math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"lethe/internal/simd"
+	"lethe/internal/splitmix"
 )
 
 // Dropout with a counter-based mask: element i is kept iff its 32-bit hash
@@ -18,12 +19,7 @@ import (
 
 // mix64 is the SplitMix64 finaliser of seed + i*golden: a fast, well-mixed
 // 64-bit hash of an element index under a seed.
-func mix64(seed, i uint64) uint64 {
-	z := seed + (i+1)*0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
+func mix64(seed, i uint64) uint64 { return splitmix.Mix(seed + (i+1)*splitmix.Golden) }
 
 // dropThreshold turns a drop probability into the 32-bit threshold that
 // each element's 32-bit hash is compared against, and returns the keep

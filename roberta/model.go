@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"lethe/internal/parallel"
+	"lethe/internal/splitmix"
 	"lethe/nn"
 )
 
@@ -219,7 +220,7 @@ func (m *Model) growHead(rows int) {
 
 // Seeds of the dropout ops of one step, derived from the step's seed so that
 // every op gets an independent mask.
-func (m *Model) dropSeed(op int) uint64 { return mix(m.seed, uint64(op)+1) }
+func (m *Model) dropSeed(op int) uint64 { return splitmix.Stream(m.seed, uint64(op)+1) }
 
 const (
 	opEmbDrop = iota

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"lethe/internal/parallel"
+	"lethe/internal/splitmix"
 )
 
 // newTinyModel returns an initialised, perturbed tiny model for B sequences.
@@ -48,7 +49,7 @@ func TestFiniteDifferences(t *testing.T) {
 	if err := m.Backward(); err != nil {
 		t.Fatal(err)
 	}
-	r := newRNG(5)
+	r := &splitmix.Rand{S: 5}
 	const h = 1e-2
 	checked, worst := 0, 0.0
 	for _, q := range m.Params.All() {
@@ -59,7 +60,7 @@ func TestFiniteDifferences(t *testing.T) {
 				best = i
 			}
 		}
-		for _, i := range []int{best, int(r.next() % uint64(len(q.Data))), int(r.next() % uint64(len(q.Data)))} {
+		for _, i := range []int{best, int(r.Next() % uint64(len(q.Data))), int(r.Next() % uint64(len(q.Data)))} {
 			g := float64(q.Grad[i])
 			old := q.Data[i]
 			q.Data[i] = old + h
@@ -384,10 +385,10 @@ func TestEncodeBackwardHidden(t *testing.T) {
 		t.Error("Backward after Encode did not fail")
 	}
 
-	rg := newRNG(13)
+	rg := &splitmix.Rand{S: 13}
 	R := make([]float32, len(h))
 	for i := range R {
-		R[i] = float32(rg.normal())
+		R[i] = float32(rg.Normal())
 	}
 	lossAt := func() float64 {
 		h, err := m.Encode(ids, B, true, 5)

@@ -2,8 +2,8 @@ package roberta
 
 import (
 	"fmt"
-	"math"
 
+	"lethe/internal/splitmix"
 	"lethe/nn"
 )
 
@@ -214,9 +214,9 @@ func (p *Params) Init(seed uint64) {
 	std := cfg.InitializerRange
 	C := cfg.HiddenSize
 	normal := func(q *nn.Param) {
-		r := newRNG(mix(seed, hashName(q.Name)))
+		r := splitmix.Rand{S: splitmix.Stream(seed, hashName(q.Name))}
 		for i := range q.Data {
-			q.Data[i] = float32(std * r.normal())
+			q.Data[i] = float32(std * r.Normal())
 		}
 	}
 	fill := func(q *nn.Param, v float32) {
@@ -244,10 +244,10 @@ func (p *Params) Init(seed uint64) {
 // language adaptation do; every other parameter is left as it is.
 func (p *Params) ResetWordEmbeddings(seed uint64) {
 	cfg := p.Config
-	r := newRNG(mix(seed, hashName("reset:"+p.WordEmb.Name)))
+	r := splitmix.Rand{S: splitmix.Stream(seed, hashName("reset:"+p.WordEmb.Name))}
 	std := cfg.InitializerRange
 	for i := range p.WordEmb.Data {
-		p.WordEmb.Data[i] = float32(std * r.normal())
+		p.WordEmb.Data[i] = float32(std * r.Normal())
 	}
 	C, pad := cfg.HiddenSize, cfg.PadTokenID
 	clear(p.WordEmb.Data[pad*C : (pad+1)*C])
@@ -261,41 +261,6 @@ func isLayerNormWeight(name string) bool {
 		}
 	}
 	return false
-}
-
-// rng is a SplitMix64 generator: tiny, fast and fully specified, so a seed
-// gives the same stream on any machine.
-type rng struct{ s uint64 }
-
-func newRNG(seed uint64) *rng { return &rng{s: seed} }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9E3779B97F4A7C15
-	return splitmix(r.s)
-}
-
-// splitmix is the SplitMix64 output function (a bijective 64-bit mixer).
-func splitmix(z uint64) uint64 {
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
-
-// mix derives a well-separated seed from a seed and a stream number.
-func mix(seed, stream uint64) uint64 {
-	return splitmix(splitmix(seed+0x9E3779B97F4A7C15) ^ (stream * 0xD1B54A32D192ED03))
-}
-
-// uniform returns a float64 in (0, 1).
-func (r *rng) uniform() float64 {
-	return (float64(r.next()>>11) + 0.5) * (1.0 / (1 << 53))
-}
-
-// normal returns a standard normal deviate (Box-Muller, one value per pair
-// of uniforms so the stream has no hidden state besides r.s).
-func (r *rng) normal() float64 {
-	u1, u2 := r.uniform(), r.uniform()
-	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
 }
 
 // hashName is FNV-1a over a string, to derive a per-tensor stream.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"lethe/internal/parallel"
+	"lethe/internal/splitmix"
 	"lethe/safetensors"
 )
 
@@ -21,7 +22,7 @@ const pythonWithTorch = "/usr/bin/python3"
 // positions chosen with probability frac (frac 1 labels every non-pad
 // position). Labels are random vocabulary ids.
 func testBatch(cfg Config, B, T int, pads []int, frac float64, seed uint64) (ids, labels []int32) {
-	r := newRNG(seed)
+	r := &splitmix.Rand{S: seed}
 	V, pad := cfg.VocabSize, int32(cfg.PadTokenID)
 	ids = make([]int32, B*T)
 	labels = make([]int32, B*T)
@@ -39,10 +40,10 @@ func testBatch(cfg Config, B, T int, pads []int, frac float64, seed uint64) (ids
 			case t == n-1:
 				ids[i] = int32(cfg.EosTokenID)
 			default:
-				ids[i] = int32(3 + r.next()%uint64(V-3))
+				ids[i] = int32(3 + r.Next()%uint64(V-3))
 			}
-			if r.uniform() < frac {
-				labels[i] = int32(r.next() % uint64(V))
+			if r.Open01() < frac {
+				labels[i] = int32(r.Next() % uint64(V))
 			}
 		}
 	}
@@ -53,14 +54,14 @@ func testBatch(cfg Config, B, T int, pads []int, frac float64, seed uint64) (ids
 // parameters are not at their 0/1 initial values (their gradients would
 // then hide mistakes such as a swapped weight and bias).
 func perturb(p *Params, seed uint64) {
-	r := newRNG(seed)
+	r := &splitmix.Rand{S: seed}
 	for _, q := range p.All() {
 		s := 0.05
 		if len(q.Shape) == 2 {
 			s = 0.01
 		}
 		for i := range q.Data {
-			q.Data[i] += float32(s * r.normal())
+			q.Data[i] += float32(s * r.Normal())
 		}
 	}
 }
@@ -272,10 +273,10 @@ func TestEncoderMatchesPyTorchReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	hidden := append([]float32(nil), h...)
-	r := newRNG(43)
+	r := &splitmix.Rand{S: 43}
 	R := make([]float32, B*T*C)
 	for i := range R {
-		R[i] = float32(r.normal())
+		R[i] = float32(r.Normal())
 	}
 	m.ZeroGrad()
 	if err := m.BackwardHidden(R); err != nil {

@@ -26,6 +26,7 @@ import (
 	"lethe/internal/parallel"
 	"lethe/internal/progress"
 	"lethe/internal/runlock"
+	"lethe/internal/splitmix"
 	"lethe/nn"
 	"lethe/optim"
 	"lethe/roberta"
@@ -560,12 +561,7 @@ func sameConfig(got, want roberta.Config) error {
 
 // stepSeed is the dropout seed of update u: a function of the run's seed and
 // u only, so a resumed run draws the same masks.
-func stepSeed(seed uint64, u int) uint64 {
-	z := seed*0x9E3779B97F4A7C15 + uint64(u)
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
-}
+func stepSeed(seed uint64, u int) uint64 { return splitmix.UpdateSeed(seed, uint64(u)) }
 
 // forgetSeed is the seed of the embeddings drawn after update u.
 func forgetSeed(seed uint64, u int) uint64 { return stepSeed(seed^0x5EED0F0F, u) }
