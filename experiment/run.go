@@ -69,7 +69,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		return nil, fmt.Errorf("experiment: %w", err)
 	}
 	defer lock.Release()
-	if err := sameConfig(filepath.Join(o.Out, "config.json"), c); err != nil {
+	if err := checkSameExperiment(filepath.Join(o.Out, "config.json"), c); err != nil {
 		return nil, err
 	}
 	r := &runner{o: o, c: c, l: Layout{Root: o.Out}, log: o.Log, started: time.Now()}
@@ -263,11 +263,11 @@ func langList(ls []string) string {
 	return s
 }
 
-// sameConfig records c in path, or checks that the experiment already there
+// checkSameExperiment records c in path, or checks that the experiment already there
 // was run with c: cached stages of another configuration must not be mixed in.
 // Only the numbers of seeds may differ (more seeds extend the experiment);
 // path then records the new counts.
-func sameConfig(path string, c Config) error {
+func checkSameExperiment(path string, c Config) error {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return atomicfile.WriteJSON(path, c)
@@ -480,7 +480,7 @@ func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, er
 		p := r.c.Pretrain
 		o := train.DefaultOptions()
 		o.Config = r.modelConfig(s.VocabSize)
-		o.TrainFile, o.ValidFile = filepath.Join(data, "train.tok"), filepath.Join(data, "valid.tok")
+		o.TrainFile, o.ValidFile = prepare.Dir(data).Train(), prepare.Dir(data).Valid()
 		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer("en"), dir
 		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = p.BatchSize, r.c.Model.SeqLen, p.Updates, p.Warmup, p.LR
 		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = p.ClipNorm, uint64(seed), p.ValidEvery, p.ValidBatches, p.ValidEvery
@@ -600,7 +600,7 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 		a := r.c.Adapt
 		o := train.DefaultOptions()
 		o.Stage, o.InitFrom = train.StageLanguage, from
-		o.TrainFile, o.ValidFile = filepath.Join(data, "train.tok"), filepath.Join(data, "valid.tok")
+		o.TrainFile, o.ValidFile = prepare.Dir(data).Train(), prepare.Dir(data).Valid()
 		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer(lang), dir
 		o.MaxTokens, o.SaveAt = budget, a.SaveAt
 		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = a.BatchSize, r.c.Model.SeqLen, a.Updates, a.Warmup, a.LR
@@ -836,12 +836,12 @@ func (r *runner) scoreLine(seed int, arm, t string) string {
 // tokens of dir/valid.tok under the add-one-smoothed unigram distribution of
 // dir/train.tok: what a model that ignores context can reach.
 func unigramFloor(dir string) (float64, error) {
-	tr, err := dataset.Open(filepath.Join(dir, "train.tok"))
+	tr, err := dataset.Open(prepare.Dir(dir).Train())
 	if err != nil {
 		return 0, fmt.Errorf("experiment: %w", err)
 	}
 	defer tr.Close()
-	va, err := dataset.Open(filepath.Join(dir, "valid.tok"))
+	va, err := dataset.Open(prepare.Dir(dir).Valid())
 	if err != nil {
 		return 0, fmt.Errorf("experiment: %w", err)
 	}

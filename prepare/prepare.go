@@ -135,12 +135,12 @@ func Run(ctx context.Context, cfg Config, enc Encoder, progressOut io.Writer) (*
 	}
 	removeStaleTemporaries(cfg.OutDir)
 	vocab := enc.VocabSize()
-	trainW, err := dataset.Create(filepath.Join(cfg.OutDir, "train.tok"), vocab)
+	trainW, err := dataset.Create(Dir(cfg.OutDir).Train(), vocab)
 	if err != nil {
 		return nil, err
 	}
 	defer trainW.Abort() // no-op after Close
-	validW, err := dataset.Create(filepath.Join(cfg.OutDir, "valid.tok"), vocab)
+	validW, err := dataset.Create(Dir(cfg.OutDir).Valid(), vocab)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +306,7 @@ func Run(ctx context.Context, cfg Config, enc Encoder, progressOut io.Writer) (*
 	for _, h := range []struct {
 		path string
 		sum  *string
-	}{{filepath.Join(cfg.OutDir, "train.tok"), &sum.TrainSHA256}, {filepath.Join(cfg.OutDir, "valid.tok"), &sum.ValidSHA256}} {
+	}{{Dir(cfg.OutDir).Train(), &sum.TrainSHA256}, {Dir(cfg.OutDir).Valid(), &sum.ValidSHA256}} {
 		if *h.sum, err = fileSHA256(h.path); err != nil {
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
@@ -335,7 +335,7 @@ func fileSHA256(path string) (string, error) {
 // removeStaleTemporaries deletes the hidden temporary files that a killed
 // run left in dir (token files are written under a temporary name first).
 func removeStaleTemporaries(dir string) {
-	for _, pattern := range []string{".train.tok.*", ".valid.tok.*", "." + SummaryFile + ".tmp*"} {
+	for _, pattern := range []string{"." + TrainFile + ".*", "." + ValidFile + ".*", "." + SummaryFile + ".tmp*"} {
 		stale, _ := filepath.Glob(filepath.Join(dir, pattern))
 		for _, p := range stale {
 			os.Remove(p)
@@ -413,8 +413,21 @@ func LoadEncoder(path string) (Encoder, error) {
 	return m, nil
 }
 
-// SummaryFile is the name of the summary Run writes into its output directory.
-const SummaryFile = "summary.json"
+// The files Run writes into its output directory, a token directory.
+const (
+	TrainFile   = "train.tok"    // training documents' token ids (dataset's format)
+	ValidFile   = "valid.tok"    // validation documents' token ids
+	SummaryFile = "summary.json" // the Summary, written last: the directory's commit mark
+)
+
+// Dir is a token directory that Run wrote.
+type Dir string
+
+// Train is the path of the directory's training token file.
+func (d Dir) Train() string { return filepath.Join(string(d), TrainFile) }
+
+// Valid is the path of the directory's validation token file.
+func (d Dir) Valid() string { return filepath.Join(string(d), ValidFile) }
 
 // ReadSummary reads the summary.json that Run wrote into dir.
 func ReadSummary(dir string) (*Summary, error) {
@@ -430,7 +443,7 @@ func ReadSummary(dir string) (*Summary, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("prepare: %s: %w", path, err)
 	}
-	for _, f := range []struct{ name, want string }{{"train.tok", s.TrainSHA256}, {"valid.tok", s.ValidSHA256}} {
+	for _, f := range []struct{ name, want string }{{TrainFile, s.TrainSHA256}, {ValidFile, s.ValidSHA256}} {
 		if f.want == "" {
 			continue // written before the hashes were recorded
 		}

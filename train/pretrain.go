@@ -520,7 +520,7 @@ func (r *run) resume(res *Result) error {
 	if err := checkpoint.LoadConfig(resolved, &cfg); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
-	if err := sameConfig(cfg, r.model.Config); err != nil {
+	if err := checkSameModel(cfg, r.model.Config); err != nil {
 		return fmt.Errorf("train: resume: %s/%s: %w", resolved, checkpoint.ConfigFile, err)
 	}
 	if err := checkpoint.LoadParams(resolved, r.model.Params.All()); err != nil {
@@ -540,9 +540,9 @@ func (r *run) resume(res *Result) error {
 	return nil
 }
 
-// sameConfig reports the first field where a checkpoint's config differs
+// checkSameModel reports the first field where a checkpoint's config differs
 // from the model being trained.
-func sameConfig(got, want roberta.Config) error {
+func checkSameModel(got, want roberta.Config) error {
 	a, _ := json.Marshal(got)
 	b, _ := json.Marshal(want)
 	if string(a) == string(b) {

@@ -100,8 +100,8 @@ sentencepiece.model. Ctrl-C saves and exits; the same command resumes.`,
 				}
 				o.Stage, o.InitFrom = train.StageLanguage, *from
 				o.MaskID, o.Tokenizer = int32(mask), *tok
-				o.TrainFile = filepath.Join(dataDir, "train.tok")
-				o.ValidFile = filepath.Join(dataDir, "valid.tok")
+				o.TrainFile = prepare.Dir(dataDir).Train()
+				o.ValidFile = prepare.Dir(dataDir).Valid()
 				if _, err := os.Stat(o.ValidFile); err != nil {
 					o.ValidFile = ""
 				}
@@ -181,7 +181,7 @@ func tokenizerMatchesData(path, dir string) error {
 	if err != nil {
 		return err
 	}
-	f, err := dataset.Open(filepath.Join(dir, "train.tok"))
+	f, err := dataset.Open(prepare.Dir(dir).Train())
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ Example:
 				}
 				fmt.Fprintf(env.stdout, "train: %d documents, %d tokens; valid: %d documents, %d tokens; unknown-token rate %.4f%%\n",
 					sum.Train.Documents, sum.Train.Tokens, sum.Valid.Documents, sum.Valid.Tokens, 100*sum.UnknownRate)
-				fmt.Fprintf(env.stdout, "wrote %s, %s, %s\n", filepath.Join(*out, "train.tok"), filepath.Join(*out, "valid.tok"), filepath.Join(*out, "summary.json"))
+				fmt.Fprintf(env.stdout, "wrote %s, %s, %s\n", prepare.Dir(*out).Train(), prepare.Dir(*out).Valid(), filepath.Join(*out, prepare.SummaryFile))
 				return nil
 			}
 		},

@@ -82,8 +82,8 @@ loss stops training with an error and keeps the last good checkpoint.`,
 					if *trainFile != "" || *validFile != "" {
 						return errors.New("give either --data or --train/--valid, not both")
 					}
-					o.TrainFile = filepath.Join(*data, "train.tok")
-					o.ValidFile = filepath.Join(*data, "valid.tok")
+					o.TrainFile = prepare.Dir(*data).Train()
+					o.ValidFile = prepare.Dir(*data).Valid()
 					if _, err := os.Stat(o.ValidFile); err != nil {
 						o.ValidFile = ""
 					}
