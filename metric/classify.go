@@ -5,6 +5,7 @@
 package metric
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -15,23 +16,23 @@ import (
 // classification run. Ratios are fractions in [0, 1]; a ratio whose
 // denominator is zero is 0 (scikit-learn's zero_division=0 behaviour).
 type LabelScore struct {
-	Label     string
-	Precision float64 // TP / (TP + FP): of the items predicted as Label, the share that are Label
-	Recall    float64 // TP / (TP + FN): of the items that are Label, the share predicted as Label
-	F1        float64 // harmonic mean of Precision and Recall, 2TP / (2TP + FP + FN)
-	Support   int     // number of gold items with this label
-	Predicted int     // number of items predicted as this label
+	Label     string  `json:"label"`
+	Precision float64 `json:"precision"` // TP / (TP + FP): of the items predicted as Label, the share that are Label
+	Recall    float64 `json:"recall"`    // TP / (TP + FN): of the items that are Label, the share predicted as Label
+	F1        float64 `json:"f1"`        // harmonic mean of Precision and Recall, 2TP / (2TP + FP + FN)
+	Support   int     `json:"support"`   // number of gold items with this label
+	Predicted int     `json:"predicted"` // number of items predicted as this label
 }
 
 // Classification is the result of Classify. Ratios are fractions in [0, 1]
 // (as scikit-learn reports them); WriteTable prints them as percentages.
 type Classification struct {
-	Labels []string // label names, index i names label id i
-	N      int      // number of scored items
+	Labels []string `json:"labels"` // label names, index i names label id i
+	N      int      `json:"n"`      // number of scored items
 
 	// Accuracy is the share of items whose prediction equals the gold
 	// label (0 when N is 0).
-	Accuracy float64
+	Accuracy float64 `json:"accuracy"`
 
 	// MacroF1 is the unweighted mean of the per-label F1 over the labels
 	// that occur in gold or in predictions (MacroLabels of them). A label
@@ -41,14 +42,41 @@ type Classification struct {
 	// given an explicit labels argument (it scores unique_labels(gold,
 	// pred)). A label that is predicted but never gold is included, with
 	// F1 0, exactly as scikit-learn does.
-	MacroF1     float64
-	MacroLabels int
+	MacroF1     float64 `json:"macro_f1"`
+	MacroLabels int     `json:"macro_labels"`
 
-	PerLabel []LabelScore // one entry per label, in label order
+	PerLabel []LabelScore `json:"per_label"` // one entry per label, in label order
 
 	// Confusion[g][p] counts items with gold label g predicted as p:
 	// rows are gold labels, columns predictions.
-	Confusion [][]int
+	Confusion [][]int `json:"confusion"`
+}
+
+// UnmarshalJSON reads a Classification, also from files written before its
+// keys were snake_case ("MacroF1", "MacroLabels", "PerLabel"; the other old
+// keys match case-insensitively).
+func (c *Classification) UnmarshalJSON(b []byte) error {
+	type plain Classification
+	var v struct {
+		plain
+		OldMacroF1     *float64     `json:"MacroF1"`
+		OldMacroLabels *int         `json:"MacroLabels"`
+		OldPerLabel    []LabelScore `json:"PerLabel"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Classification(v.plain)
+	if v.OldMacroF1 != nil {
+		c.MacroF1 = *v.OldMacroF1
+	}
+	if v.OldMacroLabels != nil {
+		c.MacroLabels = *v.OldMacroLabels
+	}
+	if v.OldPerLabel != nil {
+		c.PerLabel = v.OldPerLabel
+	}
+	return nil
 }
 
 // Classify scores predicted label ids against gold label ids; labels names

@@ -1,6 +1,7 @@
 package metric
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -313,21 +314,39 @@ func tokenF1(pred, gold []string) float64 {
 
 // QAResult is the score of a set of QA predictions.
 type QAResult struct {
-	EM    float64 // 100 x mean over scored questions of the best exact match over gold answers
-	F1    float64 // 100 x mean over scored questions of the best F1 over gold answers
-	Count int     // questions scored: gold questions with at least one answer
+	EM    float64 `json:"em"`    // 100 x mean over scored questions of the best exact match over gold answers
+	F1    float64 `json:"f1"`    // 100 x mean over scored questions of the best F1 over gold answers
+	Count int     `json:"count"` // questions scored: gold questions with at least one answer
 
 	// Missing counts scored questions without a prediction; each counts as
 	// EM 0 and F1 0, as in the official scripts.
-	Missing int
+	Missing int `json:"missing"`
 
 	// NoGold counts gold questions with no answers; they are left out (the
 	// official v1.1 script would fail on them).
-	NoGold int
+	NoGold int `json:"no_gold"`
 
 	// Extra counts predictions for ids not among the gold questions; they
 	// are ignored, as in the official scripts.
-	Extra int
+	Extra int `json:"extra"`
+}
+
+// UnmarshalJSON reads a QAResult, also from files written before its keys
+// were snake_case ("NoGold"; the other old keys match case-insensitively).
+func (r *QAResult) UnmarshalJSON(b []byte) error {
+	type plain QAResult
+	var v struct {
+		plain
+		OldNoGold *int `json:"NoGold"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = QAResult(v.plain)
+	if v.OldNoGold != nil {
+		r.NoGold = *v.OldNoGold
+	}
+	return nil
 }
 
 // QA scores preds (question id -> predicted answer text) against golds
