@@ -251,9 +251,9 @@ func TestEndToEnd(t *testing.T) {
 	lethe(t, "eval", "--model", p("topic-de"), "--out", p("eval-topic.json"), p("topic-de-test.tsv"))
 	var res struct {
 		Overall struct {
-			N         int     `json:"N"`
-			Accuracy  float64 `json:"Accuracy"`
-			Confusion [][]int `json:"Confusion"`
+			N         int     `json:"n"`
+			Accuracy  float64 `json:"accuracy"`
+			Confusion [][]int `json:"confusion"`
 		} `json:"overall"`
 		PerLanguage map[string]json.RawMessage `json:"per_language"`
 	}
