@@ -4,9 +4,11 @@ package experiment
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"math"
@@ -54,15 +56,21 @@ type metricLine struct {
 	DevAccuracy       *float64 `json:"dev_accuracy"`
 }
 
-// readMetricsFile reads a metrics.jsonl file; it returns nil and no error when
-// the file does not exist. Lines without an update (or without a known
-// value, such as error records) are skipped. When a resumed run logs an
+// readMetricsFile reads a metrics.jsonl file, or its gzipped copy (path +
+// ".gz") in an archived experiment; it returns nil and no error when neither
+// exists. Lines without an update (or without a known value, such as error
+// records) are skipped. When a resumed run logs an
 // update again, the records from that update on are replaced by the new
 // ones. A last line without its newline that does not parse is a write cut
 // short by an interruption and is ignored; any other line that is not a
 // JSON object is an error naming the file and line.
 func readMetricsFile(path string) (*metricsRun, error) {
 	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// An archived experiment (scripts/archive-experiment.sh) keeps its
+		// metrics logs gzipped.
+		raw, err = readGzip(path + ".gz")
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -174,4 +182,22 @@ func meanCurve(cs []curve) curve {
 		out.x, out.y = append(out.x, x), append(out.y, y)
 	}
 	return out
+}
+
+// readGzip returns the decompressed contents of the gzip file path.
+func readGzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	raw, err := io.ReadAll(z)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return raw, nil
 }
