@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"lethe/internal/jsonl"
 	"maps"
 	"math"
 	"os"
@@ -43,19 +44,6 @@ type devRec struct {
 	acc    float64
 }
 
-// metricLine is one JSON line of a metrics file; the kind of record is told
-// by which keys are present.
-type metricLine struct {
-	Update            *int     `json:"update"`
-	Loss              *float64 `json:"loss"`
-	Forgot            bool     `json:"forgot"`
-	ValidLoss         *float64 `json:"valid_loss"`
-	ValidAcc          *float64 `json:"valid_acc"`
-	ValidMaskOnlyLoss *float64 `json:"valid_mask_only_loss"`
-	ValidMaskOnlyAcc  *float64 `json:"valid_mask_only_acc"`
-	DevAccuracy       *float64 `json:"dev_accuracy"`
-}
-
 // readMetricsFile reads a metrics.jsonl file, or its gzipped copy (path +
 // ".gz") in an archived experiment; it returns nil and no error when neither
 // exists. Lines without an update (or without a known value, such as error
@@ -84,21 +72,21 @@ func readMetricsFile(path string) (*metricsRun, error) {
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		var r metricLine
+		var r jsonl.Record
 		if err := json.Unmarshal(text, &r); err != nil {
 			if !complete {
 				break
 			}
 			return nil, fmt.Errorf("experiment: report: %s:%d: expected a JSON object of metrics: %w", path, line, err)
 		}
-		if r.Update == nil {
+		if r.Update <= 0 {
 			continue
 		}
-		u := *r.Update
+		u := r.Update
 		switch {
 		case r.Loss != nil:
 			m.train = truncateFrom(m.train, u, func(t trainRec) int { return t.update })
-			m.train = append(m.train, trainRec{update: u, loss: *r.Loss, forgot: r.Forgot})
+			m.train = append(m.train, trainRec{update: u, loss: *r.Loss, forgot: r.Forgot != nil && *r.Forgot})
 		case r.ValidLoss != nil || r.ValidMaskOnlyLoss != nil:
 			m.valid = truncateFrom(m.valid, u, func(v validRec) int { return v.update })
 			m.valid = append(m.valid, validRec{update: u, loss: orNaN(r.ValidLoss), acc: orNaN(r.ValidAcc),

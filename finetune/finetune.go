@@ -294,7 +294,13 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		logRec(map[string]any{"update": u, "epoch": float64(u) / float64(perEpoch), "dev_" + res.DevMetric: score})
+		rec := jsonl.Record{Update: u, Epoch: new(float64(u) / float64(perEpoch))}
+		if res.DevMetric == "f1" {
+			rec.DevF1 = new(score)
+		} else {
+			rec.DevAccuracy = new(score)
+		}
+		logRec(rec)
 		if st.BestDev == nil || score > *st.BestDev {
 			s := score
 			st.BestDev, st.BestUpdate = &s, u
@@ -386,7 +392,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		tokens += int64(B * T)
 		tps := float64(tokens) / max(time.Since(start).Seconds(), 1e-9)
 		lr, _ := opt.LR("body", u)
-		logRec(map[string]any{"update": u, "loss": loss, "grad_norm": norm, "lr": lr, "tokens_per_s": tps})
+		logRec(jsonl.Record{Update: u, Loss: new(loss), GradNorm: new(norm), LR: new(lr), TokensPerS: new(tps)})
 		if err := metrics.Err(); err != nil {
 			return nil, fmt.Errorf("finetune: metrics log: %w", err)
 		}

@@ -626,9 +626,9 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 		tps := float64(tokens) / max(elapsed, 1e-9)
 		bodyLR, _ := r.opt.LR("body", u)
 		embLR, _ := r.opt.LR("embeddings", u)
-		r.log(map[string]any{"update": u, "loss": loss, "masked_acc": lastAcc, "grad_norm": norm,
-			"lr": bodyLR, "lr_embeddings": embLR, "tokens_per_s": tps, "forgot": forgot,
-			"tokens_seen": r.state.TokensSeen})
+		r.log(jsonl.Record{Update: u, Loss: new(loss), MaskedAcc: new(lastAcc), GradNorm: new(norm),
+			LR: new(bodyLR), LREmbeddings: new(embLR), TokensPerS: new(tps), Forgot: new(forgot),
+			TokensSeen: new(r.state.TokensSeen)})
 		if err := r.metrics.Err(); err != nil {
 			return fmt.Errorf("train: metrics log: %w", err) // a full disk must not lose metrics silently
 		}
@@ -690,7 +690,7 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 // diverged reports a non-finite loss or gradient without saving anything, so
 // the last good checkpoint stays as it was.
 func (r *run) diverged(u int, what string) error {
-	r.log(map[string]any{"update": u, "error": what})
+	r.log(jsonl.Record{Update: u, Error: what})
 	keep := "no checkpoint had been saved yet"
 	if dir, err := checkpoint.Resolve(filepath.Join(r.o.OutDir, LastCheckpoint)); err == nil {
 		keep = "the last good checkpoint is " + dir
@@ -714,11 +714,11 @@ func (r *run) validate(u int, res *Result, start time.Time) error {
 	}
 	res.ValidLoss = loss
 	if math.IsNaN(loss) { // no masked token in the validation file (too small)
-		r.log(map[string]any{"update": u, "valid_error": "no masked tokens in " + r.o.ValidFile})
+		r.log(jsonl.Record{Update: u, ValidError: "no masked tokens in " + r.o.ValidFile})
 		return nil
 	}
-	r.log(map[string]any{"update": u, "valid_loss": loss, "valid_acc": acc,
-		"valid_mask_only_loss": moLoss, "valid_mask_only_acc": moAcc})
+	r.log(jsonl.Record{Update: u, ValidLoss: new(loss), ValidAcc: new(acc),
+		ValidMaskOnlyLoss: new(moLoss), ValidMaskOnlyAcc: new(moAcc)})
 	if r.state.BestValidLoss == nil || loss < *r.state.BestValidLoss {
 		l := loss
 		r.state.BestValidLoss, r.state.BestValidUpdate = &l, u
@@ -784,4 +784,4 @@ func (r *run) save(name string, withState bool, start time.Time) error {
 }
 
 // log appends one JSON object to the metrics file.
-func (r *run) log(rec map[string]any) { r.metrics.Write(rec) }
+func (r *run) log(rec jsonl.Record) { r.metrics.Write(rec) }

@@ -14,6 +14,38 @@ import (
 	"time"
 )
 
+// Record is one line of a metrics log. Which fields are set tells its kind:
+// a training update (Loss and the rest), a validation (Valid*), a
+// fine-tuning dev evaluation (Epoch, Dev*) or an error. Unset fields are
+// left out of the line.
+type Record struct {
+	Update int    `json:"update"` // the optimizer update the record follows, from 1
+	Time   string `json:"time"`   // UTC, RFC 3339; set by Write
+
+	// A training update.
+	Loss         *float64 `json:"loss,omitempty"`          // the batch's mean loss
+	MaskedAcc    *float64 `json:"masked_acc,omitempty"`    // masked-LM accuracy of the batch, a fraction
+	GradNorm     *float64 `json:"grad_norm,omitempty"`     // before clipping
+	LR           *float64 `json:"lr,omitempty"`            // the body's learning rate
+	LREmbeddings *float64 `json:"lr_embeddings,omitempty"` // the token embeddings' learning rate
+	TokensPerS   *float64 `json:"tokens_per_s,omitempty"`  // since the run (or its resumption) started
+	TokensSeen   *int64   `json:"tokens_seen,omitempty"`   // over the whole run
+	Forgot       *bool    `json:"forgot,omitempty"`        // the embeddings were reset after this update
+	Error        string   `json:"error,omitempty"`         // why the run stopped (divergence)
+
+	// A validation.
+	ValidLoss         *float64 `json:"valid_loss,omitempty"`
+	ValidAcc          *float64 `json:"valid_acc,omitempty"`
+	ValidMaskOnlyLoss *float64 `json:"valid_mask_only_loss,omitempty"` // every masked position shown as <mask>
+	ValidMaskOnlyAcc  *float64 `json:"valid_mask_only_acc,omitempty"`
+	ValidError        string   `json:"valid_error,omitempty"`
+
+	// A fine-tuning dev evaluation (percent).
+	Epoch       *float64 `json:"epoch,omitempty"`
+	DevAccuracy *float64 `json:"dev_accuracy,omitempty"`
+	DevF1       *float64 `json:"dev_f1,omitempty"`
+}
+
 // Log is an open metrics log.
 type Log struct {
 	f   *os.File
@@ -64,11 +96,11 @@ func wholeLines(f *os.File) (int64, error) {
 
 // Write appends rec with its "time" (UTC, RFC 3339) as one line. After a
 // failed write every later Write does nothing; Err reports the failure.
-func (l *Log) Write(rec map[string]any) {
+func (l *Log) Write(rec Record) {
 	if l.err != nil {
 		return
 	}
-	rec["time"] = time.Now().UTC().Format(time.RFC3339)
+	rec.Time = time.Now().UTC().Format(time.RFC3339)
 	b, err := json.Marshal(rec)
 	if err != nil {
 		l.err = fmt.Errorf("jsonl: %s: %w", l.f.Name(), err)

@@ -20,7 +20,7 @@ func TestTornLineIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Write(map[string]any{"update": 3})
+	l.Write(Record{Update: 3})
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestWriteErrorIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.f.Close()
-	l.Write(map[string]any{"update": 1})
+	l.Write(Record{Update: 1})
 	if l.Err() == nil || l.Sync() == nil || !strings.Contains(l.Err().Error(), "metrics.jsonl") {
 		t.Errorf("a failed write was not kept: %v", l.Err())
 	}
