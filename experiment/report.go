@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"lethe/checkpoint"
 	"lethe/report"
-	"lethe/train"
 )
 
 // reportMaxPoints is how many points a training-loss curve keeps for
@@ -146,7 +146,7 @@ func (b *reportBuilder) load() error {
 
 	b.pretrain, b.adapt, b.finetune = map[runKey]*metricsRun{}, map[runKey]*metricsRun{}, map[runKey]*metricsRun{}
 	read := func(into map[runKey]*metricsRun, k runKey, dir string) error {
-		m, err := readMetricsFile(filepath.Join(dir, train.MetricsFile))
+		m, err := readMetricsFile(filepath.Join(dir, checkpoint.MetricsFile))
 		if err != nil {
 			return err
 		}

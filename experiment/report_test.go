@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"lethe/checkpoint"
 	"lethe/report"
-	"lethe/train"
 )
 
 // writeJSONL writes one JSON object per line into dir/metrics.jsonl.
@@ -31,7 +31,7 @@ func writeJSONL(t *testing.T, dir string, recs []map[string]any) {
 		}
 		b.Write(append(line, '\n'))
 	}
-	if err := os.WriteFile(filepath.Join(dir, train.MetricsFile), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, checkpoint.MetricsFile), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -55,7 +55,7 @@ type runner struct {
 // Run executes the experiment in o.Out, skipping every stage that a
 // previous run finished and resuming one that was interrupted, then writes
 // results.json and the report. Cancelling ctx stops the running stage after
-// it saved a checkpoint; the error then wraps train.ErrInterrupted.
+// it saved a checkpoint; the error then wraps checkpoint.ErrInterrupted.
 func Run(ctx context.Context, o Options) (*Results, error) {
 	c := o.Config
 	if err := c.Validate(); err != nil {
@@ -496,9 +496,9 @@ func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, er
 		sum = PretrainSummary{Seed: seed, Arm: arm, Updates: res.Update, Seconds: time.Since(t).Seconds(), TokensPerSec: res.TokensPerSec}
 		// As in the authors' code: the standard arm hands over its last checkpoint, the
 		// forgetting arm its best-validation one.
-		handOver := train.LastCheckpoint
+		handOver := checkpoint.Last
 		if arm == ArmForgetting {
-			handOver = train.BestCheckpoint
+			handOver = checkpoint.Best
 		}
 		sum.HandOver = filepath.Join(dir, handOver)
 		return summarisePretrain(dir, arm, &sum)
@@ -526,8 +526,8 @@ func (r *runner) randomBody(dir string, seed, vocab int, sum *PretrainSummary) e
 	if err != nil {
 		return fmt.Errorf("experiment: %w", err)
 	}
-	out := filepath.Join(dir, train.LastCheckpoint)
-	if err := checkpoint.Save(out, &checkpoint.Checkpoint{Config: cfg, Params: p.All(), Files: map[string][]byte{train.TokenizerFile: tok}}); err != nil {
+	out := filepath.Join(dir, checkpoint.Last)
+	if err := checkpoint.Save(out, &checkpoint.Checkpoint{Config: cfg, Params: p.All(), Files: map[string][]byte{checkpoint.Tokenizer: tok}}); err != nil {
 		return fmt.Errorf("experiment: %w", err)
 	}
 	// No validation figures: the body was never trained (zero updates; the
@@ -539,12 +539,12 @@ func (r *runner) randomBody(dir string, seed, vocab int, sum *PretrainSummary) e
 // readRun reads a finished run's metrics.jsonl (readMetricsFile: records
 // a resumed run logged again are counted once).
 func readRun(dir string) (*metricsRun, error) {
-	m, err := readMetricsFile(filepath.Join(dir, train.MetricsFile))
+	m, err := readMetricsFile(filepath.Join(dir, checkpoint.MetricsFile))
 	if err != nil {
 		return nil, fmt.Errorf("experiment: %w", err)
 	}
 	if m == nil {
-		return nil, fmt.Errorf("experiment: %s has no %s", dir, train.MetricsFile)
+		return nil, fmt.Errorf("experiment: %s has no %s", dir, checkpoint.MetricsFile)
 	}
 	return m, nil
 }
@@ -652,7 +652,7 @@ func budgetTokens(o train.Options) (int64, error) {
 // task model.
 func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (string, error) {
 	dir := r.l.Finetune(seed, arm, t)
-	best := filepath.Join(dir, train.BestCheckpoint)
+	best := filepath.Join(dir, checkpoint.Best)
 	r.header("fine-tune %s on English %s (seed %d)", arm, t, seed)
 	var done struct{ BestDev float64 }
 	if readDone(dir, &done) {
@@ -777,7 +777,7 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body
 			for _, budget := range r.c.Adapt.budgets(lang) {
 				for rep := 1; rep <= r.c.Adapt.Replicates(); rep++ {
 					for _, u := range r.c.Adapt.SaveAt {
-						ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang, r.c.Adapt.stored(budget)), train.CheckpointAt(u))
+						ckpt := filepath.Join(r.l.Adapt(seed, rep, arm, lang, r.c.Adapt.stored(budget)), checkpoint.At(u))
 						splice := func(out string) error {
 							return finetune.Splice(taskModel, ckpt, out, finetune.SpliceOptions{Language: lang})
 						}

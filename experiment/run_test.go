@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"lethe/checkpoint"
 	"lethe/internal/runlock"
-	"lethe/train"
 )
 
 // fixtureData writes a tiny data directory in the layout of lethe data
@@ -120,7 +120,7 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	defer cancel()
 	log := &cancelOn{marker: "pretrain forgetting", cancel: cancel}
 	_, err := Run(ctx, Options{Config: c, Out: out, Log: log, Command: "test"})
-	if !errors.Is(err, train.ErrInterrupted) {
+	if !errors.Is(err, checkpoint.ErrInterrupted) {
 		t.Fatalf("first run: err = %v, want an interruption\n%s", err, log.buf.String())
 	}
 	l := Layout{Root: out}
@@ -144,7 +144,7 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 		t.Fatalf("second run: %v\n%s", err, second.String())
 	}
 	log2 := second.String()
-	for _, want := range []string{"cached: " + l.Tokenizer("en"), "cached: hands over " + filepath.Join(l.Pretrain(1, ArmStandard), train.LastCheckpoint),
+	for _, want := range []string{"cached: " + l.Tokenizer("en"), "cached: hands over " + filepath.Join(l.Pretrain(1, ArmStandard), checkpoint.Last),
 		"resuming from"} {
 		if !strings.Contains(log2, want) {
 			t.Errorf("second run's log lacks %q:\n%s", want, log2)
@@ -203,7 +203,7 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a second seed was refused: %v", err)
 	}
-	if !strings.Contains(fourth.String(), "cached: hands over "+filepath.Join(l.Pretrain(1, ArmStandard), train.LastCheckpoint)) ||
+	if !strings.Contains(fourth.String(), "cached: hands over "+filepath.Join(l.Pretrain(1, ArmStandard), checkpoint.Last)) ||
 		!strings.Contains(fourth.String(), "seed 1 of 2, arm random finished") {
 		t.Errorf("the second seed did not reuse the first:\n%s", fourth.String())
 	}
@@ -227,7 +227,7 @@ func TestAdaptationSeeds(t *testing.T) {
 	l := Layout{Root: out}
 	var metrics [2][]byte
 	for rep := 1; rep <= 2; rep++ {
-		raw, err := os.ReadFile(filepath.Join(l.Adapt(1, rep, ArmStandard, "de", 0), train.MetricsFile))
+		raw, err := os.ReadFile(filepath.Join(l.Adapt(1, rep, ArmStandard, "de", 0), checkpoint.MetricsFile))
 		if err != nil {
 			t.Fatalf("adaptation seed %d: %v", rep, err)
 		}
@@ -287,7 +287,7 @@ func TestBudgetCurvesAndControls(t *testing.T) {
 	tokens := map[string][]int64{}
 	for _, a := range res.Adapt {
 		tokens[a.Lang] = append(tokens[a.Lang], a.TrainTokens)
-		if _, err := os.Stat(filepath.Join(l.Adapt(1, 1, ArmStandard, a.Lang, a.Budget), train.CheckpointAt(10))); err != nil {
+		if _, err := os.Stat(filepath.Join(l.Adapt(1, 1, ArmStandard, a.Lang, a.Budget), checkpoint.At(10))); err != nil {
 			t.Errorf("%s budget %d: %v", a.Lang, a.Budget, err)
 		}
 	}

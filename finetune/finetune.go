@@ -26,7 +26,6 @@ import (
 	"lethe/qa"
 	"lethe/roberta"
 	"lethe/task"
-	"lethe/train"
 )
 
 // Options configures a fine-tuning run. Start from DefaultOptions.
@@ -144,7 +143,7 @@ func (o *Options) validate() error {
 // after every epoch (and every EvalEvery updates), and keeps the best model
 // by Dev score as OutDir/checkpoint-best. Like pretraining, it saves
 // OutDir/checkpoint-last on Ctrl-C (ctx cancelled; the error wraps
-// train.ErrInterrupted) and a rerun with the same options continues it.
+// checkpoint.ErrInterrupted) and a rerun with the same options continues it.
 func Finetune(ctx context.Context, o Options) (*Result, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
@@ -161,12 +160,12 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	if err := checkpoint.LoadConfig(from, &cfg); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
-	tokRaw, err := os.ReadFile(filepath.Join(from, train.TokenizerFile))
+	tokRaw, err := os.ReadFile(filepath.Join(from, checkpoint.Tokenizer))
 	if err != nil {
-		return nil, fmt.Errorf("finetune: %s has no tokenizer (%s): pretrain with --tokenizer or --data: %w", from, train.TokenizerFile, err)
+		return nil, fmt.Errorf("finetune: %s has no tokenizer (%s): pretrain with --tokenizer or --data: %w", from, checkpoint.Tokenizer, err)
 	}
 	spec := o.Spec
-	if spec.BaseModelSHA256, err = train.ModelHash(from); err != nil {
+	if spec.BaseModelSHA256, err = checkpoint.ModelHash(from); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	m, err := New(cfg, spec, tokRaw, o.BatchSize, pool)
@@ -247,7 +246,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	st := state{Run: identity{From: o.From, Spec: string(specJSON), TrainN: len(o.Train) + len(o.TrainQA), DevN: len(o.Dev) + len(o.DevQA),
 		BatchSize: o.BatchSize, Epochs: o.Epochs, PeakLR: o.PeakLR, Warmup: o.WarmupFraction, Constant: o.ConstantLR,
 		WeightDecay: o.WeightDecay, ClipNorm: o.ClipNorm, Seed: o.Seed}}
-	res := &Result{DevMetric: "accuracy", TrainExamples: n, BestDir: filepath.Join(o.OutDir, train.BestCheckpoint)}
+	res := &Result{DevMetric: "accuracy", TrainExamples: n, BestDir: filepath.Join(o.OutDir, checkpoint.Best)}
 	if spec.Kind == QuestionAnswering {
 		res.DevMetric = "f1"
 	}
@@ -262,7 +261,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
-	metrics, err := jsonl.Open(filepath.Join(o.OutDir, train.MetricsFile))
+	metrics, err := jsonl.Open(filepath.Join(o.OutDir, checkpoint.MetricsFile))
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
@@ -304,7 +303,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 		if st.BestDev == nil || score > *st.BestDev {
 			s := score
 			st.BestDev, st.BestUpdate = &s, u
-			if err := save(train.BestCheckpoint, false); err != nil {
+			if err := save(checkpoint.Best, false); err != nil {
 				return err
 			}
 		}
@@ -328,14 +327,14 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	orderEpoch := -1
 	for u := st.Update + 1; u <= total; u++ {
 		if ctx.Err() != nil {
-			if err := save(train.LastCheckpoint, true); err != nil {
+			if err := save(checkpoint.Last, true); err != nil {
 				return nil, err
 			}
 			if bar != nil {
 				bar.Finish(float64(st.Update), "interrupted")
 			}
 			return nil, fmt.Errorf("finetune: %w at update %d: checkpoint saved in %s; rerun the same command to continue",
-				train.ErrInterrupted, st.Update, filepath.Join(o.OutDir, train.LastCheckpoint))
+				checkpoint.ErrInterrupted, st.Update, filepath.Join(o.OutDir, checkpoint.Last))
 		}
 		epoch, k := (u-1)/perEpoch, (u-1)%perEpoch
 		if epoch != orderEpoch {
@@ -406,7 +405,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 		if u == total || endOfEpoch || (o.SaveEvery > 0 && u%o.SaveEvery == 0) {
-			if err := save(train.LastCheckpoint, true); err != nil {
+			if err := save(checkpoint.Last, true); err != nil {
 				return nil, err
 			}
 		}
@@ -466,7 +465,7 @@ func devScore(ctx context.Context, m *Model, o Options) (float64, error) {
 // resume loads OutDir/checkpoint-last when it exists and was written by the
 // same run.
 func resume(o Options, m *Model, opt *optim.AdamW, st *state, res *Result) error {
-	dir, err := checkpoint.Resolve(filepath.Join(o.OutDir, train.LastCheckpoint))
+	dir, err := checkpoint.Resolve(filepath.Join(o.OutDir, checkpoint.Last))
 	if err != nil {
 		return nil
 	}

@@ -17,7 +17,6 @@ import (
 	"lethe/metric"
 	"lethe/qa"
 	"lethe/task"
-	"lethe/train"
 )
 
 const wordEmb = "roberta.embeddings.word_embeddings.weight"
@@ -37,12 +36,12 @@ func TestFinetuneClassification(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Updates != 6 || res.TrainExamples != 12 || res.DevMetric != "accuracy" || res.ResumedAt != 0 ||
-		res.BestDir != filepath.Join(o.OutDir, train.BestCheckpoint) || res.BestUpdate != 3 && res.BestUpdate != 6 {
+		res.BestDir != filepath.Join(o.OutDir, checkpoint.Best) || res.BestUpdate != 3 && res.BestUpdate != 6 {
 		t.Errorf("result %+v: want 6 updates over 12 examples, best at the end of epoch 1 or 2", *res)
 	}
 
 	base := tensors(t, f.base)
-	for _, dir := range []string{res.BestDir, filepath.Join(o.OutDir, train.LastCheckpoint)} {
+	for _, dir := range []string{res.BestDir, filepath.Join(o.OutDir, checkpoint.Last)} {
 		tuned := tensors(t, dir)
 		if !slices.Equal(tuned[wordEmb], base[wordEmb]) {
 			t.Errorf("%s: fine-tuning changed the token embeddings", dir)
@@ -106,7 +105,7 @@ func TestFinetuneClassification(t *testing.T) {
 		cfg.VocabSize != f.enVocab || cfg.HiddenSize != f.baseCfg.HiddenSize {
 		t.Errorf("config.json: %s", raw)
 	}
-	tokInCkpt, err := os.ReadFile(filepath.Join(res.BestDir, train.TokenizerFile))
+	tokInCkpt, err := os.ReadFile(filepath.Join(res.BestDir, checkpoint.Tokenizer))
 	if err != nil || string(tokInCkpt) != string(f.enRaw) {
 		t.Errorf("checkpoint-best does not carry the pretrained body's tokenizer (%v)", err)
 	}
@@ -116,7 +115,7 @@ func TestFinetuneClassification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := train.ModelHash(f.base)
+	hash, err := checkpoint.ModelHash(f.base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +183,11 @@ func TestFinetuneResumeIsBitIdentical(t *testing.T) {
 		}
 		_, err := Finetune(ctx, o)
 		cancel()
-		if !errors.Is(err, train.ErrInterrupted) {
+		if !errors.Is(err, checkpoint.ErrInterrupted) {
 			t.Fatalf("interruption %d: error %v; want ErrInterrupted", i, err)
 		}
 		var st state
-		raw, err := checkpoint.LoadTrainer(filepath.Join(o.OutDir, train.LastCheckpoint))
+		raw, err := checkpoint.LoadTrainer(filepath.Join(o.OutDir, checkpoint.Last))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,9 +215,9 @@ func TestFinetuneResumeIsBitIdentical(t *testing.T) {
 		t.Errorf("resumed at %d, ended at %d; want 3 and 6", res.ResumedAt, res.Updates)
 	}
 	for _, c := range []struct{ dir, file string }{
-		{train.LastCheckpoint, checkpoint.ModelFile},
-		{train.LastCheckpoint, checkpoint.OptimizerFile},
-		{train.BestCheckpoint, checkpoint.ModelFile},
+		{checkpoint.Last, checkpoint.ModelFile},
+		{checkpoint.Last, checkpoint.OptimizerFile},
+		{checkpoint.Best, checkpoint.ModelFile},
 	} {
 		if !sameFile(t, filepath.Join(whole.OutDir, c.dir), filepath.Join(o.OutDir, c.dir), c.file) {
 			t.Errorf("%s/%s differs between the interrupted and the uninterrupted run", c.dir, c.file)

@@ -183,7 +183,7 @@ func buildFixture(root string) (*fixture, error) {
 		if _, err := train.Pretrain(ctx, pretrainOptions(enData, f.enTok, f.enModel, dir, uint64(i+1), 3)); err != nil {
 			return nil, err
 		}
-		*out = filepath.Join(dir, train.LastCheckpoint)
+		*out = filepath.Join(dir, checkpoint.Last)
 	}
 	for i, from := range []string{f.base, f.base2} {
 		dir := filepath.Join(root, fmt.Sprintf("adapt%d", i+1))
@@ -193,9 +193,9 @@ func buildFixture(root string) (*fixture, error) {
 			return nil, err
 		}
 		if i == 0 {
-			f.adapted = filepath.Join(dir, train.LastCheckpoint)
+			f.adapted = filepath.Join(dir, checkpoint.Last)
 		} else {
-			f.adapted2 = filepath.Join(dir, train.LastCheckpoint)
+			f.adapted2 = filepath.Join(dir, checkpoint.Last)
 		}
 	}
 	if err := checkpoint.LoadConfig(f.base, &f.baseCfg); err != nil {

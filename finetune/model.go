@@ -20,7 +20,6 @@ import (
 	"lethe/nn"
 	"lethe/roberta"
 	"lethe/tokenizer"
-	"lethe/train"
 )
 
 // Kind is the kind of task head.
@@ -225,7 +224,7 @@ func (m *Model) Save(dir string, c *checkpoint.Checkpoint) error {
 		c = &checkpoint.Checkpoint{}
 	}
 	c.Config, c.Params = cfg, m.Params()
-	c.Files = map[string][]byte{SpecFile: append(spec, '\n'), train.TokenizerFile: m.tokRaw}
+	c.Files = map[string][]byte{SpecFile: append(spec, '\n'), checkpoint.Tokenizer: m.tokRaw}
 	if err := checkpoint.Save(dir, c); err != nil {
 		return fmt.Errorf("finetune: %w", err)
 	}
@@ -247,7 +246,7 @@ func Load(dir string, maxBatch int, pool *parallel.Pool) (*Model, error) {
 	if err := checkpoint.LoadConfig(d, &cfg); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
-	tokRaw, err := os.ReadFile(filepath.Join(d, train.TokenizerFile))
+	tokRaw, err := os.ReadFile(filepath.Join(d, checkpoint.Tokenizer))
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %s has no tokenizer: %w", d, err)
 	}

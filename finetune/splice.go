@@ -11,7 +11,6 @@ import (
 	"lethe/internal/parallel"
 	"lethe/nn"
 	"lethe/roberta"
-	"lethe/train"
 )
 
 // SpliceOptions configure Splice.
@@ -76,7 +75,7 @@ func Splice(taskDir, langDir, outDir string, o SpliceOptions) error {
 	if err := checkSameBody(td, ld, spec, o.Force); err != nil {
 		return fmt.Errorf("splice: %w", err)
 	}
-	tokRaw, err := os.ReadFile(filepath.Join(ld, train.TokenizerFile))
+	tokRaw, err := os.ReadFile(filepath.Join(ld, checkpoint.Tokenizer))
 	if err != nil {
 		return fmt.Errorf("splice: %s has no tokenizer: %w", ld, err)
 	}
@@ -120,7 +119,7 @@ func checkSameBody(td, ld string, spec *Spec, force bool) error {
 	lineage, err := readLineage(ld)
 	var none noLineageError
 	if errors.As(err, &none) {
-		sum, herr := train.ModelHash(ld)
+		sum, herr := checkpoint.ModelHash(ld)
 		if herr != nil {
 			return herr
 		}
@@ -144,24 +143,24 @@ func checkSameBody(td, ld string, spec *Spec, force bool) error {
 type noLineageError struct{ dir string }
 
 func (e noLineageError) Error() string {
-	return fmt.Sprintf("%s has no %s: it is not a language-adapted checkpoint (make one with lethe adapt)", e.dir, train.LineageFile)
+	return fmt.Sprintf("%s has no %s: it is not a language-adapted checkpoint (make one with lethe adapt)", e.dir, checkpoint.LineageFile)
 }
 
 // readLineage reads the lineage a language-adapted checkpoint records.
-func readLineage(dir string) (*train.Lineage, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, train.LineageFile))
+func readLineage(dir string) (*checkpoint.Lineage, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, checkpoint.LineageFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, noLineageError{dir}
 	}
 	if err != nil {
 		return nil, err
 	}
-	var l train.Lineage
+	var l checkpoint.Lineage
 	if err := json.Unmarshal(raw, &l); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, train.LineageFile), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, checkpoint.LineageFile), err)
 	}
-	if l.Stage != train.StageLanguage.String() {
-		return nil, fmt.Errorf("%s: made by stage %q, not by language adaptation", filepath.Join(dir, train.LineageFile), l.Stage)
+	if l.Stage != checkpoint.StageLanguage {
+		return nil, fmt.Errorf("%s: made by stage %q, not by language adaptation", filepath.Join(dir, checkpoint.LineageFile), l.Stage)
 	}
 	return &l, nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"lethe/checkpoint"
 	"lethe/internal/parallel"
-	"lethe/train"
 )
 
 // copyDir copies the files of a checkpoint directory (it has no
@@ -101,7 +100,7 @@ func checkSpliced(t *testing.T, f *fixture, taskDir, lang, out, language string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := os.ReadFile(filepath.Join(out, train.TokenizerFile))
+	tok, err := os.ReadFile(filepath.Join(out, checkpoint.Tokenizer))
 	if err != nil || string(tok) != string(deRaw) {
 		t.Errorf("the spliced model does not carry the German tokenizer (%v)", err)
 	}
@@ -178,7 +177,7 @@ func TestSpliceRefuses(t *testing.T) {
 	narrow := copyDir(t, f.adapted)
 	editConfig(t, narrow, "hidden_size", 16)
 	wrongTok := copyDir(t, f.adapted)
-	if err := os.WriteFile(filepath.Join(wrongTok, train.TokenizerFile), f.enRaw, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(wrongTok, checkpoint.Tokenizer), f.enRaw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

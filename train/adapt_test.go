@@ -42,7 +42,7 @@ func TestLanguageAdaptation(t *testing.T) {
 	if _, err := Pretrain(context.Background(), pre); err != nil {
 		t.Fatal(err)
 	}
-	pretrained := filepath.Join(pre.OutDir, LastCheckpoint)
+	pretrained := filepath.Join(pre.OutDir, checkpoint.Last)
 
 	other := t.TempDir()
 	writeTokens(t, filepath.Join(other, "train.tok"), 60, 80, 3)
@@ -61,7 +61,7 @@ func TestLanguageAdaptation(t *testing.T) {
 	}
 
 	before := loadParams(t, pretrained)
-	after := loadParams(t, filepath.Join(o.OutDir, LastCheckpoint))
+	after := loadParams(t, filepath.Join(o.OutDir, checkpoint.Last))
 	if after.Config.VocabSize != 60 || after.WordEmb.Shape[0] != 60 || after.HeadBias.Shape[0] != 60 {
 		t.Fatalf("adapted model has vocabulary %d (embeddings %v, bias %v), want 60",
 			after.Config.VocabSize, after.WordEmb.Shape, after.HeadBias.Shape)
@@ -82,8 +82,8 @@ func TestLanguageAdaptation(t *testing.T) {
 	// which differs from a fresh draw with the run's seed.
 	fresh, _ := roberta.NewParams(after.Config)
 	fresh.Init(o.Seed)
-	at2 := loadParams(t, filepath.Join(o.OutDir, CheckpointAt(2)))
-	at5 := loadParams(t, filepath.Join(o.OutDir, CheckpointAt(5)))
+	at2 := loadParams(t, filepath.Join(o.OutDir, checkpoint.At(2)))
+	at5 := loadParams(t, filepath.Join(o.OutDir, checkpoint.At(5)))
 	if slices.Equal(fresh.WordEmb.Data, at2.WordEmb.Data) || slices.Equal(at2.WordEmb.Data, at5.WordEmb.Data) ||
 		slices.Equal(at5.WordEmb.Data, after.WordEmb.Data) {
 		t.Error("token embeddings did not change between checkpoints 0, 2, 5 and 10")
@@ -99,7 +99,7 @@ func TestLanguageAdaptation(t *testing.T) {
 	}
 	// (The padding row is zero only when drawn: as in Hugging Face, the tied
 	// decoder gives it a gradient, so training moves it.)
-	if _, err := os.Stat(filepath.Join(o.OutDir, CheckpointAt(3))); err == nil {
+	if _, err := os.Stat(filepath.Join(o.OutDir, checkpoint.At(3))); err == nil {
 		t.Error("a checkpoint was kept at update 3, which is not in SaveAt")
 	}
 
@@ -142,8 +142,8 @@ func TestInterruptBeforeFirstUpdate(t *testing.T) {
 	o := tinyOptions(t, data, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Pretrain(ctx, o); !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("err = %v, want ErrInterrupted", err)
+	if _, err := Pretrain(ctx, o); !errors.Is(err, checkpoint.ErrInterrupted) {
+		t.Fatalf("err = %v, want checkpoint.ErrInterrupted", err)
 	}
 	res, err := Pretrain(context.Background(), o)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"lethe/checkpoint"
 	"lethe/optim"
 )
 
@@ -48,7 +49,7 @@ func group(s optim.State, name string) optim.GroupState {
 // readMetrics returns the per-update records of a run's metrics.jsonl.
 func readMetrics(t *testing.T, dir string) (updates, valids []map[string]any) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, MetricsFile))
+	f, err := os.Open(filepath.Join(dir, checkpoint.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestForgettingRules(t *testing.T) {
 	if res.BestValidLoss != best {
 		t.Errorf("best valid loss %g, metrics say %g", res.BestValidLoss, best)
 	}
-	for _, d := range []string{BestCheckpoint, LastCheckpoint} {
+	for _, d := range []string{checkpoint.Best, checkpoint.Last} {
 		if _, err := os.Stat(filepath.Join(o.OutDir, d, "model.safetensors")); err != nil {
 			t.Errorf("%s: %v", d, err)
 		}

@@ -7,8 +7,6 @@ package train
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +40,7 @@ type Options struct {
 	OutDir    string         // checkpoints and metrics.jsonl go here
 
 	// Tokenizer, if set, is the SentencePiece .model whose ids the token
-	// files hold. It is copied into every checkpoint as TokenizerFile, so a
+	// files hold. It is copied into every checkpoint as checkpoint.Tokenizer, so a
 	// checkpoint carries the vocabulary its embeddings index.
 	Tokenizer string
 
@@ -120,14 +118,6 @@ func DefaultOptions() Options {
 	}
 }
 
-// Checkpoint and log names inside Options.OutDir.
-const (
-	LastCheckpoint = "checkpoint-last"     // newest state; what a resumed run continues from
-	BestCheckpoint = "checkpoint-best"     // lowest validation loss so far (the forgetting arm's hand-over)
-	MetricsFile    = "metrics.jsonl"       // one JSON object per logged update and per validation
-	TokenizerFile  = "sentencepiece.model" // the tokenizer inside a checkpoint (its own piece ids, no offset)
-)
-
 // Stage is what a training run trains.
 type Stage int
 
@@ -149,51 +139,12 @@ const (
 func (s Stage) String() string {
 	switch s {
 	case StagePretrain:
-		return "pretrain"
+		return checkpoint.StagePretrain
 	case StageLanguage:
-		return "language-adaptation"
+		return checkpoint.StageLanguage
 	}
 	return fmt.Sprintf("Stage(%d)", int(s))
 }
-
-// CheckpointAt is the name of the checkpoint kept at update u (Options.SaveAt).
-func CheckpointAt(u int) string { return fmt.Sprintf("checkpoint-%d", u) }
-
-// LineageFile, inside a checkpoint made from another one (language or task
-// adaptation), records which pretrained model it was made from, so that
-// splicing can refuse to join embeddings and a task model that were trained
-// on different bodies.
-const LineageFile = "lineage.json"
-
-// Lineage is what LineageFile holds.
-type Lineage struct {
-	BaseModel       string `json:"base_model"`        // the checkpoint directory started from, as given
-	BaseModelSHA256 string `json:"base_model_sha256"` // sha256 of its model.safetensors
-	Stage           string `json:"stage"`             // the stage that started from it
-}
-
-// ModelHash returns the hex sha256 of a checkpoint's model.safetensors: the
-// identity of a pretrained body in a Lineage.
-func ModelHash(dir string) (string, error) {
-	d, err := checkpoint.Resolve(dir)
-	if err != nil {
-		return "", err
-	}
-	f, err := os.Open(filepath.Join(d, checkpoint.ModelFile))
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// ErrInterrupted is returned (wrapped) when the context was cancelled and the
-// run saved a checkpoint to resume from.
-var ErrInterrupted = errors.New("training interrupted")
 
 // Result summarises a finished (or interrupted) run.
 type Result struct {
@@ -306,7 +257,7 @@ type run struct {
 // Pretrain trains a RoBERTa masked LM from scratch, or continues the run
 // saved in OutDir/checkpoint-last if there is one with the same settings.
 // When ctx is cancelled it saves a checkpoint and returns an error wrapping
-// ErrInterrupted; rerunning the same command continues bit-identically. A
+// checkpoint.ErrInterrupted; rerunning the same command continues bit-identically. A
 // NaN or infinite loss or gradient stops the run with an error and leaves
 // the last good checkpoint as it was.
 func Pretrain(ctx context.Context, o Options) (*Result, error) {
@@ -326,18 +277,18 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 		if err != nil {
 			return nil, fmt.Errorf("train: tokenizer: %w", err)
 		}
-		r.files = map[string][]byte{TokenizerFile: b}
+		r.files = map[string][]byte{checkpoint.Tokenizer: b}
 	}
 	if o.InitFrom != "" {
-		sum, err := ModelHash(o.InitFrom)
+		sum, err := checkpoint.ModelHash(o.InitFrom)
 		if err != nil {
 			return nil, fmt.Errorf("train: start from: %w", err)
 		}
 		if r.files == nil {
 			r.files = map[string][]byte{}
 		}
-		lineage, _ := json.MarshalIndent(Lineage{BaseModel: o.InitFrom, BaseModelSHA256: sum, Stage: o.Stage.String()}, "", "  ")
-		r.files[LineageFile] = append(lineage, '\n')
+		lineage, _ := json.MarshalIndent(checkpoint.Lineage{BaseModel: o.InitFrom, BaseModelSHA256: sum, Stage: o.Stage.String()}, "", "  ")
+		r.files[checkpoint.LineageFile] = append(lineage, '\n')
 	}
 	blas.SetThreads(1) // the pool's goroutines parallelise; OpenBLAS must not spin threads of its own
 	r.pool = parallel.New(o.Threads)
@@ -423,7 +374,7 @@ func pretrain(ctx context.Context, o Options, probe func(r *run, u int, when str
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if r.metrics, err = jsonl.Open(filepath.Join(o.OutDir, MetricsFile)); err != nil {
+	if r.metrics, err = jsonl.Open(filepath.Join(o.OutDir, checkpoint.MetricsFile)); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer r.metrics.Close()
@@ -499,7 +450,7 @@ func (r *run) buildOptimizer() error {
 
 // resume loads OutDir/checkpoint-last if it exists.
 func (r *run) resume(res *Result) error {
-	dir := filepath.Join(r.o.OutDir, LastCheckpoint)
+	dir := filepath.Join(r.o.OutDir, checkpoint.Last)
 	resolved, err := checkpoint.Resolve(dir)
 	if err != nil {
 		return nil // nothing to resume
@@ -585,15 +536,15 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 	var tokens int64
 	for u := r.state.Update + 1; u <= o.Updates; u++ {
 		if ctx.Err() != nil {
-			if err := r.save(LastCheckpoint, true, start); err != nil {
+			if err := r.save(checkpoint.Last, true, start); err != nil {
 				return err
 			}
-			res.CheckpointDir = filepath.Join(o.OutDir, LastCheckpoint)
+			res.CheckpointDir = filepath.Join(o.OutDir, checkpoint.Last)
 			if bar != nil {
 				bar.Finish(float64(r.state.Update), "interrupted")
 			}
 			return fmt.Errorf("%w at update %d: checkpoint saved in %s; rerun the same command to continue",
-				ErrInterrupted, r.state.Update, res.CheckpointDir)
+				checkpoint.ErrInterrupted, r.state.Update, res.CheckpointDir)
 		}
 		r.loader.Next(&batch)
 		r.model.ZeroGrad()
@@ -650,7 +601,7 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 			}
 		}
 		if slices.Contains(o.SaveAt, u) {
-			if err := r.save(CheckpointAt(u), false, start); err != nil {
+			if err := r.save(checkpoint.At(u), false, start); err != nil {
 				return err
 			}
 		}
@@ -670,10 +621,10 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 			o.AfterUpdate(u, loss)
 		}
 		if last || (o.SaveEvery > 0 && u%o.SaveEvery == 0) {
-			if err := r.save(LastCheckpoint, true, start); err != nil {
+			if err := r.save(checkpoint.Last, true, start); err != nil {
 				return err
 			}
-			res.CheckpointDir = filepath.Join(o.OutDir, LastCheckpoint)
+			res.CheckpointDir = filepath.Join(o.OutDir, checkpoint.Last)
 		}
 	}
 	if bar != nil {
@@ -692,7 +643,7 @@ func (r *run) loop(ctx context.Context, res *Result) error {
 func (r *run) diverged(u int, what string) error {
 	r.log(jsonl.Record{Update: u, Error: what})
 	keep := "no checkpoint had been saved yet"
-	if dir, err := checkpoint.Resolve(filepath.Join(r.o.OutDir, LastCheckpoint)); err == nil {
+	if dir, err := checkpoint.Resolve(filepath.Join(r.o.OutDir, checkpoint.Last)); err == nil {
 		keep = "the last good checkpoint is " + dir
 	}
 	return fmt.Errorf("train: update %d: %s; training stopped (try a lower --lr or --clip-norm); %s", u, what, keep)
@@ -723,7 +674,7 @@ func (r *run) validate(u int, res *Result, start time.Time) error {
 		l := loss
 		r.state.BestValidLoss, r.state.BestValidUpdate = &l, u
 		res.BestValidLoss = l
-		if err := r.save(BestCheckpoint, false, start); err != nil {
+		if err := r.save(checkpoint.Best, false, start); err != nil {
 			return err
 		}
 	}

@@ -116,8 +116,8 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				}
 			}
 			res, err := Pretrain(ctx, stopped)
-			if !errors.Is(err, ErrInterrupted) {
-				t.Fatalf("interrupted run: err = %v, want ErrInterrupted", err)
+			if !errors.Is(err, checkpoint.ErrInterrupted) {
+				t.Fatalf("interrupted run: err = %v, want checkpoint.ErrInterrupted", err)
 			}
 			if res.CheckpointDir == "" {
 				t.Fatal("interrupted run saved no checkpoint")
@@ -155,9 +155,9 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				t.Fatalf("killed run resumed at %d, want 6", res.ResumedAtStart)
 			}
 
-			want := filepath.Join(whole.OutDir, LastCheckpoint)
+			want := filepath.Join(whole.OutDir, checkpoint.Last)
 			for _, dir := range []string{stopped.OutDir, killed.OutDir} {
-				got := filepath.Join(dir, LastCheckpoint)
+				got := filepath.Join(dir, checkpoint.Last)
 				sameFile(t, want, got, checkpoint.ModelFile)
 				sameFile(t, want, got, checkpoint.OptimizerFile)
 				sameFile(t, want, got, checkpoint.OptimizerStateFile)
@@ -184,12 +184,12 @@ func TestNonFiniteLossStopsAndKeepsCheckpoint(t *testing.T) {
 		t.Fatalf("%d finite updates before the error; want some, not all", len(finite))
 	}
 	bad := len(finite) + 1
-	for _, want := range []string{fmt.Sprintf("update %d", bad), "training stopped", LastCheckpoint} {
+	for _, want := range []string{fmt.Sprintf("update %d", bad), "training stopped", checkpoint.Last} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	raw, err := checkpoint.LoadTrainer(filepath.Join(o.OutDir, LastCheckpoint))
+	raw, err := checkpoint.LoadTrainer(filepath.Join(o.OutDir, checkpoint.Last))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,16 +262,16 @@ func TestPretrainLearns(t *testing.T) {
 	if !(res.ValidLoss < 4.0) {
 		t.Errorf("validation loss after 60 updates = %v, want < 4.0 (uniform is 4.6)", res.ValidLoss)
 	}
-	if _, err := os.Stat(filepath.Join(o.OutDir, BestCheckpoint, checkpoint.ModelFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(o.OutDir, checkpoint.Best, checkpoint.ModelFile)); err != nil {
 		t.Errorf("no best checkpoint: %v", err)
 	}
-	for _, c := range []string{LastCheckpoint, BestCheckpoint} {
-		got, err := checkpoint.LoadFile(filepath.Join(o.OutDir, c), TokenizerFile)
+	for _, c := range []string{checkpoint.Last, checkpoint.Best} {
+		got, err := checkpoint.LoadFile(filepath.Join(o.OutDir, c), checkpoint.Tokenizer)
 		if err != nil || !bytes.Equal(got, tok) {
-			t.Errorf("%s/%s = %q, %v; want the tokenizer copied in", c, TokenizerFile, got, err)
+			t.Errorf("%s/%s = %q, %v; want the tokenizer copied in", c, checkpoint.Tokenizer, got, err)
 		}
 	}
-	metrics, err := os.ReadFile(filepath.Join(o.OutDir, MetricsFile))
+	metrics, err := os.ReadFile(filepath.Join(o.OutDir, checkpoint.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

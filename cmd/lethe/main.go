@@ -11,13 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"lethe/checkpoint"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
-
-	"lethe/train"
 )
 
 // command is one subcommand of lethe. Each lives in its own file and builds
@@ -106,7 +105,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	env := &runEnv{stdin: stdin, stdout: stdout, stderr: stderr, args: positional}
 	if err := runFn(ctx, env); err != nil {
 		fmt.Fprintf(stderr, "lethe %s: %v\n", cmd.name, err)
-		if errors.Is(err, train.ErrInterrupted) {
+		if errors.Is(err, checkpoint.ErrInterrupted) {
 			return 130 // as a shell reports a process stopped by Ctrl-C
 		}
 		return 1
