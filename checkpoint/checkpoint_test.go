@@ -55,7 +55,7 @@ func (m *model) params() []*nn.Param { return []*nn.Param{m.emb, m.body, m.bias,
 func (m *model) optimizer(t *testing.T) *optim.AdamW {
 	t.Helper()
 	o, err := optim.NewAdamW([]optim.Group{
-		{Name: "body", Params: []*nn.Param{m.body, m.bias}, Schedule: optim.LinearSchedule{Peak: 1e-2, Warmup: 2, Total: 20}, WeightDecay: 0.01},
+		{Name: "body", Params: []*nn.Param{m.body, m.bias}, Schedule: optim.LinearSchedule{Peak: 1e-2, WarmupUpdates: 2, Total: 20}, WeightDecay: 0.01},
 		{Name: "embeddings", Params: []*nn.Param{m.emb}, Schedule: optim.ConstantSchedule{Rate: 1e-3}, WeightDecay: 0.01},
 	}, 0.9, 0.98, 1e-6)
 	if err != nil {

@@ -31,7 +31,7 @@ func TestRobertaCheckpoint(t *testing.T) {
 	}
 	groups := func(p *roberta.Params) []optim.Group {
 		return []optim.Group{
-			{Name: "body", Params: p.Body(), Schedule: optim.LinearSchedule{Peak: 1e-3, Warmup: 1, Total: 10}, WeightDecay: 0.01},
+			{Name: "body", Params: p.Body(), Schedule: optim.LinearSchedule{Peak: 1e-3, WarmupUpdates: 1, Total: 10}, WeightDecay: 0.01},
 			{Name: "embeddings", Params: []*nn.Param{p.Embeddings()}, Schedule: optim.ConstantSchedule{Rate: 1e-3}, WeightDecay: 0.01},
 		}
 	}

@@ -68,7 +68,7 @@ type TokenizerConfig struct {
 type PretrainConfig struct {
 	Updates        int     `json:"updates"`
 	BatchSize      int     `json:"batch_size"`
-	Warmup         int     `json:"warmup"`
+	WarmupUpdates  int     `json:"warmup"`
 	LR             float64 `json:"lr"`
 	ForgetEvery    int     `json:"forget_every"` // K of the forgetting arm
 	ClipNorm       float64 `json:"clip_norm"`    // both arms (the paper: 0.5 for forgetting, none for standard)
@@ -91,7 +91,7 @@ type AdaptConfig struct {
 	LowStep      int     `json:"low_step"`   // the "low-step" checkpoint (must be in SaveAt)
 	SaveAt       []int   `json:"save_at"`    // checkpoints evaluated for the convergence curves
 	BatchSize    int     `json:"batch_size"`
-	Warmup       int     `json:"warmup"`
+	WarmupUpdates int     `json:"warmup"`
 	LR           float64 `json:"lr"`
 	ClipNorm     float64 `json:"clip_norm"` // the same for every arm (a control)
 	ValidEvery   int     `json:"valid_every"`
@@ -166,7 +166,7 @@ type FinetuneConfig struct {
 	BatchSize int     `json:"batch_size"`
 	MaxLength int     `json:"max_length"`
 	LR        float64 `json:"lr"`
-	Warmup    float64 `json:"warmup_fraction"`
+	WarmupFraction float64 `json:"warmup_fraction"`
 	// MaxTrain caps the English training examples (0: all), for quick runs.
 	MaxTrain int `json:"max_train"`
 }
@@ -214,11 +214,11 @@ func Preset(name string) (Config, error) {
 		c.Arms = []string{ArmStandard, ArmRandom}
 		c.Model = ModelConfig{Hidden: 128, Layers: 2, Heads: 2, FFN: 512, SeqLen: 128, Dropout: 0.1}
 		c.Tokenizer = TokenizerConfig{EnglishVocab: 2000, LanguageVocab: 2000, MaxSentences: 100000}
-		c.Pretrain = PretrainConfig{Updates: 3000, BatchSize: 32, Warmup: 300, LR: 1e-3, ForgetEvery: 1000, ClipNorm: 0.5,
+		c.Pretrain = PretrainConfig{Updates: 3000, BatchSize: 32, WarmupUpdates: 300, LR: 1e-3, ForgetEvery: 1000, ClipNorm: 0.5,
 			ValidEvery: 500, ValidBatches: 10, ValidFraction: 0.01, MaxCorpusBytes: 16 << 20, HoldOut: 0.3}
 		c.Adapt = AdaptConfig{MaxTokens: 300_000, InDomain: true, Updates: 500, LowStep: 100, SaveAt: []int{100, 500}, BatchSize: 16,
-			Warmup: 50, LR: 4e-3, ClipNorm: 0.5, ValidEvery: 100, ValidBatches: 10, Seeds: 2}
-		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 128, LR: 1e-3, Warmup: 0.06, MaxTrain: 5000}
+			WarmupUpdates: 50, LR: 4e-3, ClipNorm: 0.5, ValidEvery: 100, ValidBatches: 10, Seeds: 2}
+		c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 32, MaxLength: 128, LR: 1e-3, WarmupFraction: 0.06, MaxTrain: 5000}
 	case "small":
 		// A narrow, shallow body (~0.4M parameters besides the embeddings)
 		// ran at 56k tokens/s here (docs/results/small), 7x the hidden-256 shape, so both arms
@@ -232,11 +232,11 @@ func Preset(name string) (Config, error) {
 			LanguageVocabOverrides: map[string]int{"ja": 4000, "zh_CN": 8000}}
 		// 12,000 updates with a reset every 1,000: 11 resets; validation
 		// four times per episode, the last just before the reset.
-		c.Pretrain = PretrainConfig{Updates: 12000, BatchSize: 32, Warmup: 300, LR: 1e-3, ForgetEvery: 1000, ClipNorm: 0.5,
+		c.Pretrain = PretrainConfig{Updates: 12000, BatchSize: 32, WarmupUpdates: 300, LR: 1e-3, ForgetEvery: 1000, ClipNorm: 0.5,
 			ValidEvery: 250, ValidBatches: 20, ValidFraction: 0.01, MaxCorpusBytes: 16 << 20}
 		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Updates: 1000, LowStep: 100, SaveAt: []int{50, 100, 250, 500, 1000}, BatchSize: 16,
-			Warmup: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 20, Seeds: 3}
-		c.Finetune = FinetuneConfig{Epochs: 2, BatchSize: 32, MaxLength: 128, LR: 1e-3, Warmup: 0.06, MaxTrain: 10000}
+			WarmupUpdates: 50, LR: 1e-3, ClipNorm: 0.5, ValidEvery: 50, ValidBatches: 20, Seeds: 3}
+		c.Finetune = FinetuneConfig{Epochs: 2, BatchSize: 32, MaxLength: 128, LR: 1e-3, WarmupFraction: 0.06, MaxTrain: 10000}
 	case "curves":
 		// small's body, tokenizers and pretraining (so its pretraining
 		// figures carry over), except that 30% of the English package
@@ -254,17 +254,17 @@ func Preset(name string) (Config, error) {
 		// 4e-3 also beat 1e-3 (39% against 35%).
 		c.Adapt = AdaptConfig{MaxTokens: 1_000_000, Budgets: []int64{10_000, 100_000, 300_000, 1_000_000},
 			LanguageBudgets: map[string][]int64{LangReverse: {1_000_000}, LangShuffle: {1_000_000}}, InDomain: true,
-			Updates: 3000, LowStep: 250, SaveAt: []int{250, 1000, 3000}, BatchSize: 16, Warmup: 100, LR: 4e-3, ClipNorm: 0.5,
+			Updates: 3000, LowStep: 250, SaveAt: []int{250, 1000, 3000}, BatchSize: 16, WarmupUpdates: 100, LR: 4e-3, ClipNorm: 0.5,
 			ValidEvery: 250, ValidBatches: 20, Seeds: 1}
 	case "full":
 		c.Languages = []string{"de", "fr", "it", "es", "pl", "ru", "uk", "ja", "ko", "zh_CN"}
 		c.Model = ModelConfig{Hidden: 768, Layers: 12, Heads: 12, FFN: 3072, SeqLen: 512, Dropout: 0.1}
 		c.Tokenizer = TokenizerConfig{EnglishVocab: 50000, LanguageVocab: 50000}
-		c.Pretrain = PretrainConfig{Updates: 125000, BatchSize: 2048, Warmup: 10000, LR: 7e-4, ForgetEvery: 1000, ClipNorm: 0.5,
+		c.Pretrain = PretrainConfig{Updates: 125000, BatchSize: 2048, WarmupUpdates: 10000, LR: 7e-4, ForgetEvery: 1000, ClipNorm: 0.5,
 			ValidEvery: 1000, ValidBatches: 100, ValidFraction: 0.01}
 		c.Adapt = AdaptConfig{MaxTokens: 5_000_000, Updates: 125000, LowStep: 5000, SaveAt: []int{1000, 5000, 25000, 125000},
-			BatchSize: 2048, Warmup: 10000, LR: 7e-4, ClipNorm: 0.5, ValidEvery: 5000, ValidBatches: 100}
-		c.Finetune = FinetuneConfig{Epochs: 10, BatchSize: 32, MaxLength: 256, LR: 1e-5, Warmup: 0.06}
+			BatchSize: 2048, WarmupUpdates: 10000, LR: 7e-4, ClipNorm: 0.5, ValidEvery: 5000, ValidBatches: 100}
+		c.Finetune = FinetuneConfig{Epochs: 10, BatchSize: 32, MaxLength: 256, LR: 1e-5, WarmupFraction: 0.06}
 	default:
 		return Config{}, fmt.Errorf("experiment: unknown preset %q (have %v)", name, PresetNames())
 	}

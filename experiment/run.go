@@ -482,7 +482,7 @@ func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, er
 		o.Config = r.modelConfig(s.VocabSize)
 		o.TrainFile, o.ValidFile = prepare.Dir(data).Train(), prepare.Dir(data).Valid()
 		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer("en"), dir
-		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = p.BatchSize, r.c.Model.SeqLen, p.Updates, p.Warmup, p.LR
+		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = p.BatchSize, r.c.Model.SeqLen, p.Updates, p.WarmupUpdates, p.LR
 		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = p.ClipNorm, uint64(seed), p.ValidEvery, p.ValidBatches, p.ValidEvery
 		o.Threads, o.Progress = r.c.Threads, r.log
 		if arm == ArmForgetting {
@@ -603,7 +603,7 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 		o.TrainFile, o.ValidFile = prepare.Dir(data).Train(), prepare.Dir(data).Valid()
 		o.MaskID, o.Tokenizer, o.OutDir = s.MaskID, r.l.Tokenizer(lang), dir
 		o.MaxTokens, o.SaveAt = budget, a.SaveAt
-		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = a.BatchSize, r.c.Model.SeqLen, a.Updates, a.Warmup, a.LR
+		o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR = a.BatchSize, r.c.Model.SeqLen, a.Updates, a.WarmupUpdates, a.LR
 		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = a.ClipNorm, adaptationSeed(seed, rep), a.ValidEvery, a.ValidBatches, a.ValidEvery
 		o.Threads, o.Progress = r.c.Threads, r.log
 		t := time.Now()
@@ -683,7 +683,7 @@ func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (s
 		o.From, o.OutDir = from, dir
 		o.Spec = finetune.Spec{Kind: finetune.Classification, Labels: tr.Labels, MaxLength: f.MaxLength}
 		o.Train, o.Dev = examples, dev.Examples
-		o.BatchSize, o.Epochs, o.PeakLR, o.WarmupFraction, o.Seed = f.BatchSize, f.Epochs, f.LR, f.Warmup, uint64(seed)
+		o.BatchSize, o.Epochs, o.PeakLR, o.WarmupFraction, o.Seed = f.BatchSize, f.Epochs, f.LR, f.WarmupFraction, uint64(seed)
 		o.Threads, o.Progress = r.c.Threads, r.log
 		res, err := finetune.Finetune(ctx, o)
 		if err != nil {

@@ -82,11 +82,11 @@ func tinyConfig(data string) Config {
 	c.Data, c.Languages, c.Tasks = data, []string{"de"}, []string{"topic"}
 	c.Model = ModelConfig{Hidden: 32, Layers: 2, Heads: 2, FFN: 64, SeqLen: 32, Dropout: 0.1}
 	c.Tokenizer = TokenizerConfig{EnglishVocab: 300, LanguageVocab: 300}
-	c.Pretrain = PretrainConfig{Updates: 20, BatchSize: 8, Warmup: 2, LR: 2e-3, ForgetEvery: 5, ClipNorm: 0.5,
+	c.Pretrain = PretrainConfig{Updates: 20, BatchSize: 8, WarmupUpdates: 2, LR: 2e-3, ForgetEvery: 5, ClipNorm: 0.5,
 		ValidEvery: 5, ValidBatches: 2, ValidFraction: 0.05}
-	c.Adapt = AdaptConfig{MaxTokens: 2000, Updates: 10, LowStep: 5, SaveAt: []int{5, 10}, BatchSize: 8, Warmup: 1, LR: 2e-3,
+	c.Adapt = AdaptConfig{MaxTokens: 2000, Updates: 10, LowStep: 5, SaveAt: []int{5, 10}, BatchSize: 8, WarmupUpdates: 1, LR: 2e-3,
 		ClipNorm: 0.5, ValidEvery: 5, ValidBatches: 2}
-	c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 16, MaxLength: 32, LR: 1e-3, Warmup: 0.1, MaxTrain: 64}
+	c.Finetune = FinetuneConfig{Epochs: 1, BatchSize: 16, MaxLength: 32, LR: 1e-3, WarmupFraction: 0.1, MaxTrain: 64}
 	return c
 }
 

@@ -227,7 +227,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 			body = append(body, q)
 		}
 	}
-	var sched optim.Schedule = optim.LinearSchedule{Peak: o.PeakLR, Warmup: int(o.WarmupFraction * float64(total)), Total: total}
+	var sched optim.Schedule = optim.LinearSchedule{Peak: o.PeakLR, WarmupUpdates: int(o.WarmupFraction * float64(total)), Total: total}
 	if o.ConstantLR {
 		sched = optim.ConstantSchedule{Rate: o.PeakLR}
 	}

@@ -68,7 +68,7 @@ func newScenario(seed uint64) *scenario {
 		},
 		emb:       []*nn.Param{randParam(rng, "roberta.embeddings.word_embeddings.weight", 7, 4)},
 		frozen:    []*nn.Param{randParam(rng, "roberta.embeddings.position_embeddings.weight", 6, 4)},
-		bodySched: LinearSchedule{Peak: 1e-2, Warmup: 3, Total: 12},
+		bodySched: LinearSchedule{Peak: 1e-2, WarmupUpdates: 3, Total: 12},
 	}
 	s.embSched = EpisodicSchedule{Base: s.bodySched, Total: 12, Episode: 4}
 	return s
@@ -189,7 +189,7 @@ func TestAdamWMatchesTorch(t *testing.T) {
 	s := newScenario(42)
 	in := refInput{Beta1: 0.9, Beta2: 0.98, Eps: 1e-6, Updates: updates, Grads: map[string][][]float32{}}
 	sched := func(episode int) map[string]any {
-		return map[string]any{"peak": s.bodySched.Peak, "warmup": s.bodySched.Warmup, "total": s.bodySched.Total, "episode": episode}
+		return map[string]any{"peak": s.bodySched.Peak, "warmup": s.bodySched.WarmupUpdates, "total": s.bodySched.Total, "episode": episode}
 	}
 	for _, g := range s.groups() {
 		rg := refGroup{Name: g.Name, Frozen: g.Frozen, WeightDecay: g.WeightDecay, Schedule: sched(0)}

@@ -17,7 +17,7 @@ func benchOptimizer(b *testing.B) *AdamW {
 		return p
 	}
 	o, err := NewAdamW([]Group{
-		{Name: "body", Params: []*nn.Param{mk("body.weight", 900_000), mk("body.bias", 4096)}, Schedule: LinearSchedule{Peak: 7e-4, Warmup: 10, Total: 1 << 30}, WeightDecay: 0.01},
+		{Name: "body", Params: []*nn.Param{mk("body.weight", 900_000), mk("body.bias", 4096)}, Schedule: LinearSchedule{Peak: 7e-4, WarmupUpdates: 10, Total: 1 << 30}, WeightDecay: 0.01},
 		{Name: "emb", Params: []*nn.Param{mk("emb.weight", 1_024_000)}, Schedule: ConstantSchedule{Rate: 7e-4}, WeightDecay: 0.01},
 	}, 0.9, 0.98, 1e-6)
 	if err != nil {

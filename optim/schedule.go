@@ -7,15 +7,15 @@ type Schedule interface {
 }
 
 // LinearSchedule is fairseq's polynomial_decay schedule with power 1 and end learning rate 0, as used to
-// pretrain RoBERTa: the rate rises linearly from 0 to Peak over the first Warmup updates (LR(Warmup) = Peak),
-// then falls linearly to 0 at update Total, and stays 0 after. Warmup 0 starts at Peak.
+// pretrain RoBERTa: the rate rises linearly from 0 to Peak over the first WarmupUpdates updates (LR(WarmupUpdates) = Peak),
+// then falls linearly to 0 at update Total, and stays 0 after. WarmupUpdates 0 starts at Peak.
 //
 // fairseq evaluates the formula at the number of updates already done (update u runs at poly(u-1), except
 // update 1, which runs at poly(1)), so this schedule runs one update ahead of fairseq's; the difference is
 // one update's worth of warmup or decay.
 type LinearSchedule struct {
 	Peak          float64
-	Warmup, Total int
+	WarmupUpdates, Total int
 }
 
 // LR returns the learning rate for update u.
@@ -23,12 +23,12 @@ func (s LinearSchedule) LR(u int) float64 {
 	switch {
 	case u < 0:
 		return 0
-	case s.Warmup > 0 && u <= s.Warmup:
-		return s.Peak * float64(u) / float64(s.Warmup)
+	case s.WarmupUpdates > 0 && u <= s.WarmupUpdates:
+		return s.Peak * float64(u) / float64(s.WarmupUpdates)
 	case u >= s.Total:
 		return 0
 	default:
-		return s.Peak * float64(s.Total-u) / float64(s.Total-s.Warmup)
+		return s.Peak * float64(s.Total-u) / float64(s.Total-s.WarmupUpdates)
 	}
 }
 

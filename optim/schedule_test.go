@@ -6,8 +6,8 @@ import (
 )
 
 func TestLinearSchedule(t *testing.T) {
-	s := LinearSchedule{Peak: 1, Warmup: 4, Total: 12}
-	noWarm := LinearSchedule{Peak: 2, Warmup: 0, Total: 10}
+	s := LinearSchedule{Peak: 1, WarmupUpdates: 4, Total: 12}
+	noWarm := LinearSchedule{Peak: 2, WarmupUpdates: 0, Total: 10}
 	cases := []struct {
 		s    Schedule
 		u    int
@@ -37,7 +37,7 @@ func TestLinearSchedule(t *testing.T) {
 }
 
 func TestEpisodicSchedule(t *testing.T) {
-	base := LinearSchedule{Peak: 1, Warmup: 8, Total: 40}
+	base := LinearSchedule{Peak: 1, WarmupUpdates: 8, Total: 40}
 	// K = 10: speed 4, so the embedding warms up over 8*10/40 = 2 updates, then decays to 0 at the reset.
 	e := EpisodicSchedule{Base: base, Total: 40, Episode: 10}
 	cases := []struct {
@@ -78,8 +78,8 @@ func TestEpisodicSchedule(t *testing.T) {
 		}
 	}
 	// Total not divisible by Episode: integer speed, as the official code's max_update // K.
-	odd := EpisodicSchedule{Base: LinearSchedule{Peak: 1, Warmup: 3, Total: 10}, Total: 10, Episode: 3}
-	if got, want := odd.LR(1), (LinearSchedule{Peak: 1, Warmup: 3, Total: 10}).LR(3); got != want {
+	odd := EpisodicSchedule{Base: LinearSchedule{Peak: 1, WarmupUpdates: 3, Total: 10}, Total: 10, Episode: 3}
+	if got, want := odd.LR(1), (LinearSchedule{Peak: 1, WarmupUpdates: 3, Total: 10}).LR(3); got != want {
 		t.Errorf("odd LR(1) = %v, want %v", got, want)
 	}
 	// Degenerate episode falls back to the base schedule.

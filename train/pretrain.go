@@ -419,7 +419,7 @@ func (r *run) startFrom() error {
 // by the vocabulary, so it is relearnt with it) and the body group is frozen.
 func (r *run) buildOptimizer() error {
 	o := r.o
-	sched := optim.LinearSchedule{Peak: o.PeakLR, Warmup: o.WarmupUpdates, Total: o.Updates}
+	sched := optim.LinearSchedule{Peak: o.PeakLR, WarmupUpdates: o.WarmupUpdates, Total: o.Updates}
 	var embSched optim.Schedule = sched
 	if o.ForgetEvery > 0 {
 		embSched = optim.EpisodicSchedule{Base: sched, Total: o.Updates, Episode: o.ForgetEvery}
