@@ -86,16 +86,16 @@ type PretrainConfig struct {
 
 // AdaptConfig is stage 2 for every arm and language.
 type AdaptConfig struct {
-	MaxTokens    int64   `json:"max_tokens"` // the low-data budget of language L: the one the main tables show
-	Updates      int     `json:"updates"`    // the "full" adaptation
-	LowStep      int     `json:"low_step"`   // the "low-step" checkpoint (must be in SaveAt)
-	SaveAt       []int   `json:"save_at"`    // checkpoints evaluated for the convergence curves
-	BatchSize    int     `json:"batch_size"`
+	MaxTokens     int64   `json:"max_tokens"` // the low-data budget of language L: the one the main tables show
+	Updates       int     `json:"updates"`    // the "full" adaptation
+	LowStep       int     `json:"low_step"`   // the "low-step" checkpoint (must be in SaveAt)
+	SaveAt        []int   `json:"save_at"`    // checkpoints evaluated for the convergence curves
+	BatchSize     int     `json:"batch_size"`
 	WarmupUpdates int     `json:"warmup"`
-	LR           float64 `json:"lr"`
-	ClipNorm     float64 `json:"clip_norm"` // the same for every arm (a control)
-	ValidEvery   int     `json:"valid_every"`
-	ValidBatches int     `json:"valid_batches"`
+	LR            float64 `json:"lr"`
+	ClipNorm      float64 `json:"clip_norm"` // the same for every arm (a control)
+	ValidEvery    int     `json:"valid_every"`
+	ValidBatches  int     `json:"valid_batches"`
 	// Seeds is the number of adaptation replicates per pretrained body
 	// (0 means 1): each draws its own embeddings, token subsample, data
 	// order and masking, so the spread of zero-shot scores over them is the
@@ -162,10 +162,10 @@ func adaptationSeed(seed, rep int) uint64 { return uint64(rep-1)<<32 | uint64(se
 
 // FinetuneConfig is stage 3.
 type FinetuneConfig struct {
-	Epochs    int     `json:"epochs"`
-	BatchSize int     `json:"batch_size"`
-	MaxLength int     `json:"max_length"`
-	LR        float64 `json:"lr"`
+	Epochs         int     `json:"epochs"`
+	BatchSize      int     `json:"batch_size"`
+	MaxLength      int     `json:"max_length"`
+	LR             float64 `json:"lr"`
 	WarmupFraction float64 `json:"warmup_fraction"`
 	// MaxTrain caps the English training examples (0: all), for quick runs.
 	MaxTrain int `json:"max_train"`

@@ -14,7 +14,7 @@ type Schedule interface {
 // update 1, which runs at poly(1)), so this schedule runs one update ahead of fairseq's; the difference is
 // one update's worth of warmup or decay.
 type LinearSchedule struct {
-	Peak          float64
+	Peak                 float64
 	WarmupUpdates, Total int
 }
 
