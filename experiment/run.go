@@ -489,7 +489,7 @@ func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, er
 			o.ForgetEvery = p.ForgetEvery
 		}
 		t := time.Now()
-		res, err := train.Pretrain(ctx, o)
+		res, err := train.Run(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -607,7 +607,7 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 		o.ClipNorm, o.Seed, o.ValidEvery, o.ValidBatches, o.SaveEvery = a.ClipNorm, adaptationSeed(seed, rep), a.ValidEvery, a.ValidBatches, a.ValidEvery
 		o.Threads, o.Progress = r.c.Threads, r.log
 		t := time.Now()
-		if _, err := train.Pretrain(ctx, o); err != nil {
+		if _, err := train.Run(ctx, o); err != nil {
 			return err
 		}
 		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.c.Adapt.stored(budget), Seconds: time.Since(t).Seconds()}

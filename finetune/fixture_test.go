@@ -180,7 +180,7 @@ func buildFixture(root string) (*fixture, error) {
 	ctx := context.Background()
 	for i, out := range []*string{&f.base, &f.base2} {
 		dir := filepath.Join(root, fmt.Sprintf("pretrain%d", i+1))
-		if _, err := train.Pretrain(ctx, pretrainOptions(enData, f.enTok, f.enModel, dir, uint64(i+1), 3)); err != nil {
+		if _, err := train.Run(ctx, pretrainOptions(enData, f.enTok, f.enModel, dir, uint64(i+1), 3)); err != nil {
 			return nil, err
 		}
 		*out = filepath.Join(dir, checkpoint.Last)
@@ -189,7 +189,7 @@ func buildFixture(root string) (*fixture, error) {
 		dir := filepath.Join(root, fmt.Sprintf("adapt%d", i+1))
 		o := pretrainOptions(deData, f.deTok, f.deModel, dir, 7, 2)
 		o.Stage, o.InitFrom, o.Config = train.StageLanguage, from, roberta.Config{}
-		if _, err := train.Pretrain(ctx, o); err != nil {
+		if _, err := train.Run(ctx, o); err != nil {
 			return nil, err
 		}
 		if i == 0 {

@@ -39,7 +39,7 @@ func loadParams(t *testing.T, dir string) *roberta.Params {
 func TestLanguageAdaptation(t *testing.T) {
 	data := makeData(t)
 	pre := tinyOptions(t, data, t.TempDir())
-	if _, err := Pretrain(context.Background(), pre); err != nil {
+	if _, err := Run(context.Background(), pre); err != nil {
 		t.Fatal(err)
 	}
 	pretrained := filepath.Join(pre.OutDir, checkpoint.Last)
@@ -53,7 +53,7 @@ func TestLanguageAdaptation(t *testing.T) {
 	o.Updates, o.WarmupUpdates, o.SaveAt, o.MaxTokens = 10, 2, []int{2, 5}, 150
 	var progress strings.Builder
 	o.Progress = &progress
-	if _, err := Pretrain(context.Background(), o); err != nil {
+	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(progress.String(), "token budget 150") {
@@ -106,7 +106,7 @@ func TestLanguageAdaptation(t *testing.T) {
 	// A resume under another token budget is another run.
 	o2 := o
 	o2.MaxTokens = 300
-	if _, err := Pretrain(context.Background(), o2); err == nil || !strings.Contains(err.Error(), "other settings") {
+	if _, err := Run(context.Background(), o2); err == nil || !strings.Contains(err.Error(), "other settings") {
 		t.Errorf("resuming with another token budget: err = %v, want a refusal", err)
 	}
 }
@@ -127,7 +127,7 @@ func TestLanguageAdaptationOptions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tinyOptions(t, data, t.TempDir())
 			tc.edit(&o)
-			_, err := Pretrain(context.Background(), o)
+			_, err := Run(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
 			}
@@ -142,10 +142,10 @@ func TestInterruptBeforeFirstUpdate(t *testing.T) {
 	o := tinyOptions(t, data, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Pretrain(ctx, o); !errors.Is(err, checkpoint.ErrInterrupted) {
+	if _, err := Run(ctx, o); !errors.Is(err, checkpoint.ErrInterrupted) {
 		t.Fatalf("err = %v, want checkpoint.ErrInterrupted", err)
 	}
-	res, err := Pretrain(context.Background(), o)
+	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

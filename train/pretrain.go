@@ -1,7 +1,8 @@
-// Package train holds Lethe's training loops: masked-LM pretraining of a
+// Package train runs Lethe's masked-LM training (Run): pretraining of a
 // RoBERTa encoder, standard or with active forgetting (the token embeddings
-// re-initialised every K updates), with periodic validation, a JSONL metrics
-// log, a progress line, atomic checkpoints and exact resumption after an
+// re-initialised every K updates), and language adaptation (new embeddings
+// on a frozen body), with periodic validation, a JSONL metrics log, a
+// progress line, atomic checkpoints and exact resumption after an
 // interruption.
 package train
 
@@ -254,13 +255,15 @@ type run struct {
 	probe   func(r *run, u int, when string) // tests only; see pretrain
 }
 
-// Pretrain trains a RoBERTa masked LM from scratch, or continues the run
-// saved in OutDir/checkpoint-last if there is one with the same settings.
-// When ctx is cancelled it saves a checkpoint and returns an error wrapping
-// checkpoint.ErrInterrupted; rerunning the same command continues bit-identically. A
-// NaN or infinite loss or gradient stops the run with an error and leaves
-// the last good checkpoint as it was.
-func Pretrain(ctx context.Context, o Options) (*Result, error) {
+// Run runs one masked-LM training run of stage o.Stage: pretraining from
+// scratch (standard or, with ForgetEvery, with forgetting) or language
+// adaptation of the checkpoint o.InitFrom. It continues the run saved in
+// OutDir/checkpoint-last if there is one with the same settings. When ctx
+// is cancelled it saves a checkpoint and returns an error wrapping
+// checkpoint.ErrInterrupted; rerunning the same command continues
+// bit-identically. A NaN or infinite loss or gradient stops the run with an
+// error and leaves the last good checkpoint as it was.
+func Run(ctx context.Context, o Options) (*Result, error) {
 	return pretrain(ctx, o, nil)
 }
 

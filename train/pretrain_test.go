@@ -102,7 +102,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			base := t.TempDir()
 			whole := tinyOptions(t, data, filepath.Join(base, "whole"))
 			whole.ForgetEvery = forget
-			if _, err := Pretrain(context.Background(), whole); err != nil {
+			if _, err := Run(context.Background(), whole); err != nil {
 				t.Fatal(err)
 			}
 
@@ -115,7 +115,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 					cancel()
 				}
 			}
-			res, err := Pretrain(ctx, stopped)
+			res, err := Run(ctx, stopped)
 			if !errors.Is(err, checkpoint.ErrInterrupted) {
 				t.Fatalf("interrupted run: err = %v, want checkpoint.ErrInterrupted", err)
 			}
@@ -123,7 +123,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				t.Fatal("interrupted run saved no checkpoint")
 			}
 			stopped.AfterUpdate = nil
-			res, err = Pretrain(context.Background(), stopped)
+			res, err = Run(context.Background(), stopped)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,10 +144,10 @@ func TestResumeIsBitIdentical(t *testing.T) {
 					}
 				}
 			}
-			if _, err := Pretrain(context.Background(), copyAt); err != nil {
+			if _, err := Run(context.Background(), copyAt); err != nil {
 				t.Fatal(err)
 			}
-			res, err = Pretrain(context.Background(), killed)
+			res, err = Run(context.Background(), killed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +176,7 @@ func TestNonFiniteLossStopsAndKeepsCheckpoint(t *testing.T) {
 	o.PeakLR, o.WarmupUpdates, o.ClipNorm, o.SaveEvery = 1e30, 0, 0, 1
 	var finite []int
 	o.AfterUpdate = func(u int, loss float64) { finite = append(finite, u) }
-	_, err := Pretrain(context.Background(), o)
+	_, err := Run(context.Background(), o)
 	if err == nil {
 		t.Fatal("want an error for a non-finite loss")
 	}
@@ -219,7 +219,7 @@ func TestOptionsValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tinyOptions(t, data, t.TempDir())
 			tt.change(&o)
-			_, err := Pretrain(context.Background(), o)
+			_, err := Run(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
 			}
@@ -233,11 +233,11 @@ func TestResumeRefusesOtherSettings(t *testing.T) {
 	data := makeData(t)
 	o := tinyOptions(t, data, t.TempDir())
 	o.Updates = 3
-	if _, err := Pretrain(context.Background(), o); err != nil {
+	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	o.Seed++
-	_, err := Pretrain(context.Background(), o)
+	_, err := Run(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "other settings") {
 		t.Fatalf("err = %v, want a refusal naming other settings", err)
 	}
@@ -255,7 +255,7 @@ func TestPretrainLearns(t *testing.T) {
 	if err := os.WriteFile(o.Tokenizer, tok, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Pretrain(context.Background(), o)
+	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,11 +286,11 @@ func TestResumeRefusesOtherModel(t *testing.T) {
 	data := makeData(t)
 	o := tinyOptions(t, data, t.TempDir())
 	o.Updates = 3
-	if _, err := Pretrain(context.Background(), o); err != nil {
+	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	o.Config.IntermediateSize *= 2
-	_, err := Pretrain(context.Background(), o)
+	_, err := Run(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "intermediate_size") || !strings.Contains(err.Error(), "config.json") {
 		t.Fatalf("err = %v, want a refusal naming config.json and intermediate_size", err)
 	}

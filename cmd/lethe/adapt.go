@@ -108,7 +108,7 @@ sentencepiece.model. Ctrl-C saves and exits; the same command resumes.`,
 				o.OutDir, o.Progress = *out, env.stderr
 				fmt.Fprintf(env.stderr, "adapt: %s to %s, %d updates of %d x %d tokens, lr %g, budget %d tokens, into %s\n",
 					*from, *tok, o.Updates, o.BatchSize, o.SeqLen, o.PeakLR, o.MaxTokens, o.OutDir)
-				res, err := train.Pretrain(ctx, *o)
+				res, err := train.Run(ctx, *o)
 				if err != nil {
 					return err
 				}

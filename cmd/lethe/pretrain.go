@@ -103,7 +103,7 @@ loss stops training with an error and keeps the last good checkpoint.`,
 				o.Tokenizer = *tok
 				fmt.Fprintf(env.stderr, "pretrain: %s preset, %d updates of %d x %d tokens, lr %g, forget-every %d, into %s\n",
 					*preset, o.Updates, o.BatchSize, o.SeqLen, o.PeakLR, o.ForgetEvery, o.OutDir)
-				res, err := train.Pretrain(ctx, *o)
+				res, err := train.Run(ctx, *o)
 				if err != nil {
 					return err
 				}
