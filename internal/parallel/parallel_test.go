@@ -3,6 +3,7 @@ package parallel
 import (
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -253,5 +254,37 @@ func TestForDynamicNoAlloc(t *testing.T) {
 	}
 	if buf[0] < 500 || buf[0] != buf[1023] {
 		t.Fatalf("loop did not run: %v %v", buf[0], buf[1023])
+	}
+}
+
+// TestForDoesNotWaitForAStalledWorker checks that the caller runs the chunks
+// of a worker that has not started: with one P and the caller locked to its
+// thread, the helper goroutine cannot run while the caller works, and For
+// must still return, every chunk run on the caller's thread. (The old pool,
+// which handed each worker a fixed chunk, made the caller wait for it.) The
+// Go scheduler may preempt the caller after 10 ms and let the helper in, so
+// the test asks this of most rounds, not all.
+func TestForDoesNotWaitForAStalledWorker(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := New(2)
+	defer p.Close()
+	tid := syscall.Gettid()
+	const rounds = 20
+	callerOnly := 0
+	for range rounds {
+		var elsewhere atomic.Int32
+		p.For(4, func(lo, hi int) {
+			if syscall.Gettid() != tid {
+				elsewhere.Add(1)
+			}
+		})
+		if elsewhere.Load() == 0 {
+			callerOnly++
+		}
+	}
+	if callerOnly < rounds*3/4 {
+		t.Errorf("the caller ran every chunk itself in %d of %d rounds, want most", callerOnly, rounds)
 	}
 }
