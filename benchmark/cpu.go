@@ -2,10 +2,12 @@ package benchmark
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -59,16 +61,41 @@ func ReadCPU() CPU {
 	return c
 }
 
-// startHog starts a shell busy loop at nice 19 and returns a function that
-// stops it.
-func startHog() (stop func(), err error) {
+// hog is a shell busy loop at nice 19, the neighbour of --beside-hog.
+type hog struct {
+	cmd *exec.Cmd
+}
+
+// startHog starts the busy loop.
+func startHog() (*hog, error) {
 	cmd := exec.Command("nice", "-n", "19", "sh", "-c", "while :; do :; done")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: starting the busy loop: %w", err)
 	}
-	return func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	}, nil
+	return &hog{cmd: cmd}, nil
+}
+
+// cpuSeconds is the CPU time the loop has used so far (user and system, from
+// /proc; 0 where there is none). nice execs sh in place, so the pid is the
+// loop's.
+func (h *hog) cpuSeconds() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start past ")".
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ, 100 on Linux
+}
+
+// stop kills the loop and waits for it.
+func (h *hog) stop() {
+	syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	h.cmd.Wait()
 }

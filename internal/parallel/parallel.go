@@ -66,9 +66,22 @@ type Pool struct {
 
 // New returns a pool of workers workers (at least 1); the caller of For
 // counts as one of them.
+//
+// New raises GOMAXPROCS to workers+1 if it is lower. The workers spend most
+// of their time in cgo calls (OpenBLAS GEMMs, SIMD kernels), which the Go
+// runtime treats as system calls: with no idle P, its monitor takes the P of
+// a worker whose call lasts over 20 microseconds and wakes another thread to
+// hold it, and the worker must find a P again when the call returns. That
+// thread churn cost little on an idle machine, but beside another process
+// (even at nice 19) each handoff let that process take a core: Lethe kept
+// about 87% of its throughput beside a nice-19 busy loop, and 95% with the
+// spare P (docs/PERFORMANCE.md).
 func New(workers int) *Pool {
 	if workers < 1 {
 		workers = 1
+	}
+	if runtime.GOMAXPROCS(0) < workers+1 {
+		runtime.GOMAXPROCS(workers + 1)
 	}
 	p := &Pool{workers: workers}
 	for range workers - 1 {

@@ -265,11 +265,11 @@ func TestForDynamicNoAlloc(t *testing.T) {
 // Go scheduler may preempt the caller after 10 ms and let the helper in, so
 // the test asks this of most rounds, not all.
 func TestForDoesNotWaitForAStalledWorker(t *testing.T) {
+	p := New(2) // raises GOMAXPROCS; lowered to 1 below
+	defer p.Close()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	p := New(2)
-	defer p.Close()
 	tid := syscall.Gettid()
 	const rounds = 20
 	callerOnly := 0
@@ -286,5 +286,15 @@ func TestForDoesNotWaitForAStalledWorker(t *testing.T) {
 	}
 	if callerOnly < rounds*3/4 {
 		t.Errorf("the caller ran every chunk itself in %d of %d rounds, want most", callerOnly, rounds)
+	}
+}
+
+// TestNewLeavesASpareP checks that New raises GOMAXPROCS to workers+1.
+func TestNewLeavesASpareP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	p := New(3)
+	defer p.Close()
+	if got := runtime.GOMAXPROCS(0); got != 4 {
+		t.Errorf("GOMAXPROCS %d after New(3), want 4", got)
 	}
 }
