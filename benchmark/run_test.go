@@ -30,8 +30,8 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("%s: loss %v, want about 4.6", th.Name, th.Loss)
 		}
 	}
-	if rep.BesideHog == nil || rep.BesideHog.TokensPerSec <= 0 {
-		t.Errorf("missing the run beside the busy loop: %+v", rep.BesideHog)
+	if rep.BesideHog == nil || rep.BesideHog.TokensPerSec <= 0 || rep.TorchBesideHog == nil || rep.TorchBesideHog.TokensPerSec <= 0 {
+		t.Errorf("missing the runs beside the busy loop: %+v, %+v", rep.BesideHog, rep.TorchBesideHog)
 	}
 	// tiny: C=32, F=64, V=100, 2 layers, 2 heads of 16; N = 4*16 rows.
 	const N, C, F, V, HS = 64, 32, 64, 100, 16
