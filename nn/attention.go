@@ -158,7 +158,7 @@ func softmaxBiasRowGo[T Float](row, bias []T) {
 	}
 }
 
-// softmaxDropBackwardRows applies softmaxDropBackwardRow to each cols-wide
+// softmaxDropBackwardRows applies softmaxDropBackwardRowGo (or its kernel) to each cols-wide
 // row of d, pd and p.
 func softmaxDropBackwardRows[T Float](d, pd, p []T, cols int) {
 	if d32, ok := as32(d); ok && simd.On() {

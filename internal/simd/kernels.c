@@ -57,29 +57,24 @@ int simd_best(void) {
 	return SIMD_BASE;
 }
 
-// simd_kernels_best is the kernel set of the widest level the CPU runs.
-static const struct simd_kernels *simd_kernels_best(void) {
-	switch (simd_best()) {
+// kernels_of is the kernel set of level, or NULL for a level not compiled.
+static const struct simd_kernels *kernels_of(int level) {
+	switch (level) {
 #if defined(__x86_64__)
 	case SIMD_AVX512: return &kernels_avx512;
 	case SIMD_AVX2: return &kernels_avx2;
 #endif
+	case SIMD_BASE: return &kernels_base;
 	}
-	return &kernels_base;
+	return NULL;
 }
 
-float simd_fma_chains_best(long iters) { return simd_kernels_best()->fma_chains(iters); }
-int simd_fma_flops_best(void) { return simd_kernels_best()->fma_flops; }
+float simd_fma_chains_best(long iters) { return kernels_of(simd_best())->fma_chains(iters); }
+int simd_fma_flops_best(void) { return kernels_of(simd_best())->fma_flops; }
 
 int simd_set(int level) {
-	if (level > simd_best()) return -1;
-	switch (level) {
-#if defined(__x86_64__)
-	case SIMD_AVX512: simd_k = kernels_avx512; break;
-	case SIMD_AVX2: simd_k = kernels_avx2; break;
-#endif
-	case SIMD_BASE: simd_k = kernels_base; break;
-	default: return -1;
-	}
+	const struct simd_kernels *k = kernels_of(level);
+	if (k == NULL || level > simd_best()) return -1;
+	simd_k = *k;
 	return 0;
 }
