@@ -139,11 +139,11 @@ func TestPositionIDs(t *testing.T) {
 	}
 	wantPos := []int32{2, 3, 4, 5, 1, 1, 2, 3, 1, 4, 5, 1}
 	for i, w := range wantPos {
-		if m.pos[i] != w {
-			t.Errorf("pos[%d] = %d, want %d (all %v)", i, m.pos[i], w, m.pos[:12])
+		if m.s.pos[i] != w {
+			t.Errorf("pos[%d] = %d, want %d (all %v)", i, m.s.pos[i], w, m.s.pos[:12])
 		}
-		if pad := ids[i] == 1; pad != (m.keyBias[i] < -1e30) || (!pad && m.keyBias[i] != 0) {
-			t.Errorf("keyBias[%d] = %g for id %d", i, m.keyBias[i], ids[i])
+		if pad := ids[i] == 1; pad != (m.s.keyBias[i] < -1e30) || (!pad && m.s.keyBias[i] != 0) {
+			t.Errorf("keyBias[%d] = %g for id %d", i, m.s.keyBias[i], ids[i])
 		}
 	}
 	if rows := m.MaskedRows(); len(rows) != 2 || rows[0] != 1 || rows[1] != 9 {
@@ -363,7 +363,7 @@ func TestEncodeBackwardHidden(t *testing.T) {
 	if _, _, _, err := m.Forward(ids, labels, B, false, 5); err != nil {
 		t.Fatal(err)
 	}
-	gathered := append([]float32(nil), m.layers[len(m.layers)-1].out[:len(m.MaskedRows())*C]...) // compact rows
+	gathered := append([]float32(nil), m.layers[len(m.layers)-1].feedForward.out[:len(m.MaskedRows())*C]...) // compact rows
 	rows := append([]int32(nil), m.MaskedRows()...)
 	h, err := m.Encode(ids, B, false, 5)
 	if err != nil {
