@@ -53,7 +53,7 @@ type Spec struct {
 	MaxAnswerLength int `json:"max_answer_length,omitempty"`
 	NBest           int `json:"n_best_size,omitempty"`
 	// BaseModelSHA256 identifies the pretrained body the task model was
-	// fine-tuned from (train.ModelHash); splice compares it with the
+	// fine-tuned from (checkpoint.ModelHash); splice compares it with the
 	// language-adapted embeddings' lineage.
 	BaseModelSHA256 string `json:"base_model_sha256,omitempty"`
 	// Language is set by Splice: the language whose embeddings and
@@ -212,22 +212,32 @@ func (m *Model) hfConfig() (map[string]any, error) {
 // qa_outputs.*), config.json, task.json and the tokenizer. c, when not nil,
 // supplies the optimizer and trainer state of a resumable checkpoint.
 func (m *Model) Save(dir string, c *checkpoint.Checkpoint) error {
-	cfg, err := m.hfConfig()
-	if err != nil {
-		return fmt.Errorf("finetune: %w", err)
-	}
-	spec, err := json.MarshalIndent(m.Spec, "", "  ")
-	if err != nil {
-		return fmt.Errorf("finetune: %w", err)
-	}
 	if c == nil {
 		c = &checkpoint.Checkpoint{}
 	}
-	c.Config, c.Params = cfg, m.Params()
-	c.Files = map[string][]byte{SpecFile: append(spec, '\n'), checkpoint.Tokenizer: m.tokRaw}
-	if err := checkpoint.Save(dir, c); err != nil {
+	err := m.fill(c)
+	if err == nil {
+		err = checkpoint.Save(dir, c)
+	}
+	if err != nil {
 		return fmt.Errorf("finetune: %w", err)
 	}
+	return nil
+}
+
+// fill sets what a task checkpoint holds besides the training state: the
+// Hugging Face config, the parameters, task.json and the tokenizer.
+func (m *Model) fill(c *checkpoint.Checkpoint) error {
+	cfg, err := m.hfConfig()
+	if err != nil {
+		return err
+	}
+	spec, err := json.MarshalIndent(m.Spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	c.Config, c.Params = cfg, m.Params()
+	c.Files = map[string][]byte{SpecFile: append(spec, '\n'), checkpoint.Tokenizer: m.tokRaw}
 	return nil
 }
 

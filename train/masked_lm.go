@@ -1,0 +1,108 @@
+package train
+
+import (
+	"fmt"
+	"math"
+
+	"lethe/dataset"
+	"lethe/internal/jsonl"
+	"lethe/internal/splitmix"
+	"lethe/optim"
+)
+
+// stepSeed is the dropout seed of update u: a function of the run's seed and
+// u only, so a resumed run draws the same masks.
+func stepSeed(seed uint64, u int) uint64 { return splitmix.UpdateSeed(seed, uint64(u)) }
+
+// forward draws the next masked batch and computes its masked-LM loss with
+// dropout.
+func (r *run) forward(u int) (loss float64, tokens int, err error) {
+	r.loader.Next(&r.batch)
+	r.model.ZeroGrad()
+	r.loss, r.correct, r.masked, err = r.model.Forward(r.batch.InputIDs, r.batch.Labels, r.batch.B, true, stepSeed(r.o.Seed, u))
+	return r.loss, r.batch.B * r.batch.T, err
+}
+
+// backward computes the gradients and clips their global norm.
+func (r *run) backward(int) (gradNorm float64, err error) {
+	if err := r.model.Backward(); err != nil {
+		return 0, err
+	}
+	return optim.ClipGradNorm(r.params, r.o.ClipNorm), nil
+}
+
+// record adds to update u's metrics record the masked accuracy, both
+// learning rates, whether the embeddings are reset after it and the tokens
+// seen, and advances the data position and token count saved with the run.
+func (r *run) record(u int, rec *jsonl.Record) string {
+	r.state.Data = r.loader.Position()
+	r.state.TokensSeen += int64(r.batch.B * r.batch.T)
+	r.acc = float64(r.correct) / float64(max(r.masked, 1))
+	bodyLR, _ := r.opt.LR("body", u)
+	embLR, _ := r.opt.LR("embeddings", u)
+	rec.MaskedAcc, rec.LR, rec.LREmbeddings = new(r.acc), new(bodyLR), new(embLR)
+	rec.Forgot, rec.TokensSeen = new(r.o.forgetsAfter(u)), new(r.state.TokensSeen)
+	shown := bodyLR
+	if r.o.Stage == StageLanguage {
+		shown = embLR // the body is frozen: its rate is 0
+	}
+	return fmt.Sprintf("loss %.3f | acc %.1f%% | lr %.2e | %.0f tok/s", r.loss, 100*r.acc, shown, *rec.TokensPerS)
+}
+
+// finished is the progress line's text at the end of the run.
+func (r *run) finished() string {
+	return fmt.Sprintf("loss %.3f | acc %.1f%%", r.loss, 100*r.acc)
+}
+
+// validate measures the loss and accuracy on the validation file twice: with
+// RoBERTa's 80/10/10 corruption and with every chosen position shown as
+// <mask> (the 80/10/10 loss flatters weak models, which lower it by copying).
+// Its score, the 80/10/10 loss, is NaN when the file has no masked token.
+func (r *run) validate(int) (float64, jsonl.Record, error) {
+	loss, acc, err := r.evaluate(r.mask)
+	if err != nil {
+		return 0, jsonl.Record{}, err
+	}
+	mo := r.mask
+	mo.MaskOnly = true
+	moLoss, moAcc, err := r.evaluate(mo)
+	if err != nil {
+		return 0, jsonl.Record{}, err
+	}
+	r.validLoss = loss
+	if math.IsNaN(loss) { // no masked token in the validation file (too small)
+		return loss, jsonl.Record{ValidError: "no masked tokens in " + r.o.ValidFile}, nil
+	}
+	return loss, jsonl.Record{ValidLoss: new(loss), ValidAcc: new(acc), ValidMaskOnlyLoss: new(moLoss), ValidMaskOnlyAcc: new(moAcc)}, nil
+}
+
+// evaluate returns the mean loss per masked token and the masked accuracy
+// over the validation sequences (at most ValidBatches batches).
+func (r *run) evaluate(mask dataset.MaskConfig) (loss, acc float64, err error) {
+	it, err := dataset.NewEvalIter(r.valid, r.o.BatchSize, mask, r.o.Seed)
+	if err != nil {
+		return 0, 0, err
+	}
+	var b dataset.Batch
+	var sum float64
+	var correct, count int
+	for n := 0; it.Next(&b); n++ {
+		if r.o.ValidBatches > 0 && n >= r.o.ValidBatches {
+			break
+		}
+		l, c, m, err := r.model.Forward(b.InputIDs, b.Labels, b.B, false, 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		if m == 0 {
+			continue
+		}
+		sum += l * float64(m)
+		correct += c
+		count += m
+	}
+	if count == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	return sum / float64(count), float64(correct) / float64(count), nil
+}
