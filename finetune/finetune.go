@@ -159,7 +159,7 @@ func Finetune(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tuning{o: o, m: m, pool: pool, ctx: ctx, orderEpoch: -1}
+	t := &tuning{o: o, m: m, pool: pool, orderEpoch: -1}
 	if err := t.encodeTrainingSet(); err != nil {
 		return nil, err
 	}

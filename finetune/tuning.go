@@ -22,7 +22,6 @@ type tuning struct {
 	o     Options
 	m     *Model
 	pool  *parallel.Pool
-	ctx   context.Context
 	opt   *optim.AdamW
 	state state
 
@@ -190,12 +189,9 @@ func (t *tuning) record(u int, rec *jsonl.Record) string {
 	return fmt.Sprintf("epoch %d | loss %.3f | lr %.2e | %.0f tok/s", (u-1)/t.perEpoch+1, *rec.Loss, lr, *rec.TokensPerS)
 }
 
-// validate scores the model on Dev (devScore) after update u. It runs to
-// its end even after Ctrl-C (as pretraining's validation does): the loop
-// then saves a checkpoint that a rerun continues from exactly. Cut short,
-// it would fail the run without saving the updates since the last save.
-func (t *tuning) validate(u int) (float64, jsonl.Record, error) {
-	score, err := devScore(context.WithoutCancel(t.ctx), t.m, t.o)
+// validate scores the model on Dev (devScore) after update u.
+func (t *tuning) validate(ctx context.Context, u int) (float64, jsonl.Record, error) {
+	score, err := devScore(ctx, t.m, t.o)
 	if err != nil {
 		return 0, jsonl.Record{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"time"
 
@@ -62,8 +63,11 @@ type Hooks struct {
 	Record func(u int, rec *jsonl.Record) (progressText string)
 	// Validate scores the model after update u and returns the record to
 	// log; a NaN score (the record says why) is logged and never best. nil:
-	// the run does not validate.
-	Validate func(u int) (score float64, rec jsonl.Record, err error)
+	// the run does not validate. Its ctx is never cancelled: a validation
+	// runs to its end even after Ctrl-C, and the next turn of the loop saves
+	// a checkpoint that a rerun continues from exactly (cut short, it would
+	// fail the run without saving the updates since the last save).
+	Validate func(ctx context.Context, u int) (score float64, rec jsonl.Record, err error)
 	// AfterValidation ends update u, after validation and checkpoint.At and
 	// before checkpoint-last is saved (forgetting resets the embeddings here).
 	AfterValidation func(u int) error
@@ -122,12 +126,16 @@ func Run[S any, P statePointer[S]](ctx context.Context, c Config, state P) (Outc
 	if err := c.validate(); err != nil {
 		return Outcome{}, fmt.Errorf("loop: %w", err)
 	}
+	fields := state.Fields()
+	if run := reflect.ValueOf(fields.Run); run.IsValid() && !run.Comparable() {
+		return Outcome{}, fmt.Errorf("loop: the run's identity, a %T, is not comparable", fields.Run)
+	}
 	lock, err := runlock.Acquire(c.OutDir)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	defer lock.Release()
-	s := &session[S, P]{c: c, state: state, fields: state.Fields()}
+	s := &session[S, P]{c: c, state: state, fields: fields}
 	if err := s.resume(); err != nil {
 		return s.out, err
 	}
@@ -261,7 +269,7 @@ func (s *session[S, P]) train(ctx context.Context) error {
 		// Validation (which keeps checkpoint-best), the checkpoints kept at
 		// chosen updates, the run's end of update, and checkpoint-last.
 		if c.Validate != nil && c.due(u, c.ValidEvery) {
-			if err := s.validate(u); err != nil {
+			if err := s.validate(context.WithoutCancel(ctx), u); err != nil {
 				return err
 			}
 		}
@@ -296,9 +304,9 @@ func (s *session[S, P]) train(ctx context.Context) error {
 
 // validate scores the model after update u, logs the score, and saves
 // checkpoint-best when it is the best so far.
-func (s *session[S, P]) validate(u int) error {
+func (s *session[S, P]) validate(ctx context.Context, u int) error {
 	c, f := s.c, s.fields
-	score, rec, err := c.Validate(u)
+	score, rec, err := c.Validate(ctx, u)
 	if err != nil {
 		return fmt.Errorf("%s: validation at update %d: %w", c.Name, u, err)
 	}

@@ -99,7 +99,7 @@ func (r *toy) config(out string, updates int) Config {
 		},
 	}
 	if r.scores != nil {
-		c.Validate = func(u int) (float64, jsonl.Record, error) {
+		c.Validate = func(_ context.Context, u int) (float64, jsonl.Record, error) {
 			r.calls = append(r.calls, "validate")
 			s := r.scores[u]
 			if math.IsNaN(s) {
@@ -321,5 +321,57 @@ func TestConfigErrors(t *testing.T) {
 		if entries, _ := os.ReadDir(out); len(entries) != 0 {
 			t.Errorf("a refused config wrote %d files", len(entries))
 		}
+	}
+}
+
+// TestValidationOutlivesCancel: a Ctrl-C during an update lets its
+// validation run with a live context, then saves that update.
+func TestValidationOutlivesCancel(t *testing.T) {
+	r := newToy(t, 1)
+	r.scores = map[int]float64{2: 1}
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := r.config(out, 4)
+	c.ValidEvery = 2
+	record := c.Record
+	c.Record = func(u int, rec *jsonl.Record) string {
+		if u == 2 {
+			cancel()
+		}
+		return record(u, rec)
+	}
+	var validCtxErr error = errors.New("not validated")
+	c.Validate = func(vctx context.Context, u int) (float64, jsonl.Record, error) {
+		validCtxErr = vctx.Err()
+		return 1, jsonl.Record{ValidLoss: new(1.0)}, nil
+	}
+	if _, err := Run(ctx, c, &r.state); !errors.Is(err, checkpoint.ErrInterrupted) {
+		t.Fatalf("err = %v; want ErrInterrupted", err)
+	}
+	if validCtxErr != nil {
+		t.Errorf("validation's context: %v; want a live one", validCtxErr)
+	}
+	if st := savedState(t, filepath.Join(out, checkpoint.Last)); st.Update != 2 || st.BestAt != 2 {
+		t.Errorf("saved state %+v; want update 2, best at 2", st)
+	}
+}
+
+// sliceState identifies its run by a slice, which cannot be compared.
+type sliceState struct{ toyState }
+
+func (s *sliceState) Fields() Fields {
+	f := s.toyState.Fields()
+	f.Run = []int{1}
+	return f
+}
+
+// TestIncomparableIdentity: an identity that cannot be compared is refused
+// before any work, instead of a panic at resume.
+func TestIncomparableIdentity(t *testing.T) {
+	r := newToy(t, 1)
+	out := t.TempDir()
+	var st sliceState
+	if _, err := Run(context.Background(), r.config(out, 3), &st); err == nil || !strings.Contains(err.Error(), "not comparable") {
+		t.Errorf("err = %v; want a refusal of the incomparable identity", err)
 	}
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -58,7 +59,7 @@ func (r *run) finished() string {
 // RoBERTa's 80/10/10 corruption and with every chosen position shown as
 // <mask> (the 80/10/10 loss flatters weak models, which lower it by copying).
 // Its score, the 80/10/10 loss, is NaN when the file has no masked token.
-func (r *run) validate(int) (float64, jsonl.Record, error) {
+func (r *run) validate(context.Context, int) (float64, jsonl.Record, error) {
 	loss, acc, err := r.evaluate(r.mask)
 	if err != nil {
 		return 0, jsonl.Record{}, err
