@@ -65,6 +65,9 @@ type AdaptSummary struct {
 	Lang         string  `json:"lang"`
 	Budget       int64   `json:"budget,omitempty"` // the token budget (0: adapt.max_tokens, without budget curves)
 	TrainTokens  int64   `json:"train_tokens"`     // tokens in the budget subsample
+	// EmbeddingDraw names how the fresh embeddings were drawn
+	// (train.EmbeddingDraw); a cached adaptation of another draw is redone.
+	EmbeddingDraw string `json:"embedding_draw,omitempty"`
 	ValidLoss    float64 `json:"valid_loss"`
 	MaskOnlyLoss float64 `json:"valid_mask_only_loss"`
 	MaskOnlyAcc  float64 `json:"valid_mask_only_acc"`

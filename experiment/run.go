@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -597,9 +598,25 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 	r.header("adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, budget, r.c.Adapt.Updates)
 	var sum AdaptSummary
 	if readDone(dir, &sum) {
-		fmt.Fprintln(r.log, "cached")
-		r.res.Adapt = append(r.res.Adapt, sum)
-		return nil
+		if sum.EmbeddingDraw == train.EmbeddingDraw {
+			fmt.Fprintln(r.log, "cached")
+			r.res.Adapt = append(r.res.Adapt, sum)
+			return nil
+		}
+		fmt.Fprintf(r.log, "stale: adapted from another draw of the fresh embeddings (%q, now %q); adapting again\n", sum.EmbeddingDraw, train.EmbeddingDraw)
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+	}
+	// The zero-shot scores of this adaptation's checkpoints are stale
+	// from here on, whatever happens.
+	for _, t := range r.c.Tasks {
+		for _, u := range r.c.Adapt.SaveAt {
+			path := filepath.Join(r.l.Eval(seed, arm, t), scoreFile(lang, SettingZeroShot, u, rep, r.c.Adapt.stored(budget)))
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("experiment: %w", err)
+			}
+		}
 	}
 	err := r.timed("adapt", func() error {
 		data := r.l.Data(lang)
@@ -630,7 +647,8 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 		if _, err := train.Run(ctx, o); err != nil {
 			return err
 		}
-		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.c.Adapt.stored(budget), Seconds: time.Since(t).Seconds()}
+		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.c.Adapt.stored(budget),
+			EmbeddingDraw: train.EmbeddingDraw, Seconds: time.Since(t).Seconds()}
 		if sum.TrainTokens, err = budgetTokens(o); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,5 +152,50 @@ func TestInterruptBeforeFirstUpdate(t *testing.T) {
 	}
 	if !res.Resumed || res.Update != o.Updates {
 		t.Errorf("rerun: resumed %v, update %d", res.Resumed, res.Update)
+	}
+}
+
+// TestLanguageDrawIsNotThePretrainingInit adapts a body to its own
+// vocabulary with its own seed, the case where drawing the fresh embeddings
+// with Init(seed) would start them exactly where pretraining started its
+// own, and checks that the draw is independent of that start (correlation
+// near 0, not near 1), N(0, initializer_range) with the padding row zero.
+func TestLanguageDrawIsNotThePretrainingInit(t *testing.T) {
+	data := makeData(t)
+	pre := tinyOptions(t, data, t.TempDir())
+	if _, err := Run(context.Background(), pre); err != nil {
+		t.Fatal(err)
+	}
+	o := tinyOptions(t, data, t.TempDir())
+	o.Stage, o.InitFrom = StageLanguage, filepath.Join(pre.OutDir, checkpoint.Last)
+	o.Config = roberta.Config{}
+	o.Updates, o.WarmupUpdates, o.SaveAt, o.PeakLR = 2, 1, []int{1}, 1e-9 // one update that hardly moves them
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	drawn := loadParams(t, filepath.Join(o.OutDir, checkpoint.At(1))).WordEmb.Data
+	start, err := roberta.NewParams(pre.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start.Init(pre.Seed)
+	var dot, nd, ns, sq float64
+	for i, d := range drawn {
+		s := start.WordEmb.Data[i]
+		dot, nd, ns, sq = dot+float64(d*s), nd+float64(d*d), ns+float64(s*s), sq+float64(d*d)
+	}
+	if r := dot / math.Sqrt(nd*ns); math.Abs(r) > 0.1 {
+		t.Errorf("fresh embeddings correlate %.3f with the pretraining's initial ones; want an independent draw", r)
+	}
+	C := pre.Config.HiddenSize
+	std := math.Sqrt(sq / float64(len(drawn)-C))
+	if want := pre.Config.InitializerRange; math.Abs(std-want) > 0.1*want {
+		t.Errorf("fresh embeddings have standard deviation %.4f, want %.4f", std, want)
+	}
+	pad := pre.Config.PadTokenID
+	for _, v := range drawn[pad*C : (pad+1)*C] {
+		if math.Abs(float64(v)) > 1e-6 { // zero, moved at most by the one tiny update
+			t.Fatalf("padding row of the fresh embeddings holds %g, want 0", v)
+		}
 	}
 }

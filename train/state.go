@@ -48,13 +48,17 @@ type runIdentity struct {
 	Stage         string  `json:"stage,omitempty"`
 	InitFrom      string  `json:"init_from,omitempty"`
 	MaxTokens     int64   `json:"max_tokens,omitempty"`
+	EmbeddingDraw string  `json:"embedding_draw,omitempty"` // language adaptation: EmbeddingDraw
 }
 
 func (o *Options) identity() runIdentity {
 	id := runIdentity{o.Seed, o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR, o.Beta1, o.Beta2,
-		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID, "", o.InitFrom, o.MaxTokens}
+		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID, "", o.InitFrom, o.MaxTokens, ""}
 	if o.Stage != StagePretrain {
 		id.Stage = o.Stage.String()
+	}
+	if o.Stage == StageLanguage {
+		id.EmbeddingDraw = EmbeddingDraw
 	}
 	return id
 }
