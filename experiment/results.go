@@ -59,19 +59,19 @@ type PretrainSummary struct {
 
 // AdaptSummary is the end state of one language adaptation run.
 type AdaptSummary struct {
-	Seed         int     `json:"seed"`
-	AdaptSeed    int     `json:"adapt_seed"` // the adaptation replicate, 1..Adapt.Seeds
-	Arm          string  `json:"arm"`
-	Lang         string  `json:"lang"`
-	Budget       int64   `json:"budget,omitempty"` // the token budget (0: adapt.max_tokens, without budget curves)
-	TrainTokens  int64   `json:"train_tokens"`     // tokens in the budget subsample
+	Seed        int    `json:"seed"`
+	AdaptSeed   int    `json:"adapt_seed"` // the adaptation replicate, 1..Adapt.Seeds
+	Arm         string `json:"arm"`
+	Lang        string `json:"lang"`
+	Budget      int64  `json:"budget,omitempty"` // the token budget (0: adapt.max_tokens, without budget curves)
+	TrainTokens int64  `json:"train_tokens"`     // tokens in the budget subsample
 	// EmbeddingDraw names how the fresh embeddings were drawn
 	// (train.EmbeddingDraw); a cached adaptation of another draw is redone.
-	EmbeddingDraw string `json:"embedding_draw,omitempty"`
-	ValidLoss    float64 `json:"valid_loss"`
-	MaskOnlyLoss float64 `json:"valid_mask_only_loss"`
-	MaskOnlyAcc  float64 `json:"valid_mask_only_acc"`
-	Seconds      float64 `json:"seconds"`
+	EmbeddingDraw string  `json:"embedding_draw,omitempty"`
+	ValidLoss     float64 `json:"valid_loss"`
+	MaskOnlyLoss  float64 `json:"valid_mask_only_loss"`
+	MaskOnlyAcc   float64 `json:"valid_mask_only_acc"`
+	Seconds       float64 `json:"seconds"`
 }
 
 // Results is what an experiment measured: results.json in its directory,
