@@ -376,8 +376,51 @@ func (b *reportBuilder) controls() error {
 			t.Rows = append(t.Rows, row)
 		}
 		b.add(t)
+		if relearn {
+			b.add(b.alignmentTable(task))
+		}
 	}
 	return nil
+}
+
+// alignmentTable shows, per arm, en-relearn's zero-shot accuracy at the
+// largest budget beside the cosine between the relearnt embeddings and the
+// body's own, at every adaptation checkpoint: transfer tracks how close the
+// relearnt embeddings come to the ones the task model was fine-tuned on.
+func (b *reportBuilder) alignmentTable(task string) *report.Table {
+	c := b.cfg
+	pts := b.budgetPoints(LangRelearn)
+	budget := pts[len(pts)-1].budget
+	t := &report.Table{
+		Caption: fmt.Sprintf("en-relearn at the largest budget (%s tokens), %s: zero-shot accuracy (%%) / cosine between the relearnt embeddings "+
+			"and the pretrained body's own (0: unrelated, 1: the same up to scale), after each number of adaptation updates.",
+			FormatBudget(c.Adapt.stored(budget)), b.seedsPhrase()),
+		Header: []string{"arm"},
+		Align:  []report.Align{report.AlignLeft},
+	}
+	for _, u := range c.Adapt.SaveAt {
+		t.Header = append(t.Header, fmt.Sprintf("%d updates", u))
+	}
+	for _, arm := range c.Arms {
+		row := []string{mdLiteral(arm)}
+		for _, u := range c.Adapt.SaveAt {
+			k := b.zeroShotKey(arm, task, LangRelearn, budget)
+			k.step = u
+			xs := b.values(k, cosineOf)
+			m, s := report.MeanStd(xs)
+			row = append(row, b.cell(k, accuracyOf)+" / "+report.FormatMeanStd(m, s, len(xs), 2))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// cosineOf is a zero-shot score's embedding cosine (NaN when not measured).
+func cosineOf(s Score) float64 {
+	if s.EmbeddingCosine == nil {
+		return math.NaN()
+	}
+	return *s.EmbeddingCosine
 }
 
 // curves is the budget-curve section: per task and language, zero-shot

@@ -40,6 +40,10 @@ type Score struct {
 	Accuracy float64 `json:"accuracy"` // percent
 	MacroF1  float64 `json:"macro_f1"` // percent
 	File     string  `json:"file"`     // the test file
+	// EmbeddingCosine is, for a zero-shot score of an English-derived
+	// language (English tokenizer), the cosine between the spliced
+	// embeddings and the pretrained body's own (embeddingCosine).
+	EmbeddingCosine *float64 `json:"embedding_cosine,omitempty"`
 }
 
 // PretrainSummary is the end state of one pretraining arm.

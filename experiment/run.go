@@ -826,6 +826,13 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body
 						if err := score("", splice, test, lang, SettingZeroShot, u, rep, r.c.Adapt.stored(budget)); err != nil {
 							return err
 						}
+						if EnglishDerived(lang) {
+							cos, err := embeddingCosine(ckpt, body)
+							if err != nil {
+								return err
+							}
+							r.res.Scores[len(r.res.Scores)-1].EmbeddingCosine = &cos
+						}
 					}
 				}
 			}
