@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -65,5 +66,36 @@ func TestCommittedReportsRebuild(t *testing.T) {
 				t.Errorf("only %d report files compared in %s", n, src)
 			}
 		})
+	}
+}
+
+// TestCommittedResultsSize keeps docs/results small enough to clone: under
+// 3 MB and 100 files in all. An archived experiment holds its metrics in
+// one bundle (scripts/archive-experiment.sh), not in one log per run.
+func TestCommittedResultsSize(t *testing.T) {
+	const maxBytes, maxFiles = 3_000_000, 100
+	var size int64
+	files := 0
+	root := filepath.Join("..", "docs", "results")
+	err := fs.WalkDir(os.DirFS(root), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), "metrics.jsonl") && strings.Count(path, "/") > 1 {
+			t.Errorf("%s: a run's own metrics log; an archive keeps its runs' metrics in its %s", path, MetricsBundle)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		size += fi.Size()
+		files++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size >= maxBytes || files >= maxFiles {
+		t.Errorf("docs/results holds %d bytes in %d files; keep it under %d bytes and %d files", size, files, maxBytes, maxFiles)
 	}
 }

@@ -18,7 +18,8 @@ const reportMaxPoints = 1500
 
 // WriteReport builds the experiment's report from res (the content of
 // results.json) and the metrics.jsonl files of its runs under root (found
-// through Layout{Root: root}), and writes it into root as report.md,
+// through Layout{Root: root}; in an archived experiment, root's metrics
+// bundle), and writes it into root as report.md,
 // report.html and plots/*.svg. A missing metrics file (the random arm is
 // never pretrained; a run may not have started) leaves its curves out; a
 // missing or non-isFinite value prints as "n/a". No conclusion is written in
@@ -96,13 +97,16 @@ type reportBuilder struct {
 	doc        report.Document
 
 	pretrain, adapt, finetune map[runKey]*metricsRun
+	runs                      map[string]*metricsRun // every run read, by directory
 	scores                    map[scoreKey]map[replicate]Score
 }
 
 // add appends blocks to the document.
 func (b *reportBuilder) add(blocks ...report.Block) { b.doc.Blocks = append(b.doc.Blocks, blocks...) }
 
-// load indexes the scores and reads every run's metrics file that exists.
+// load indexes the scores and reads the metrics of every run that has
+// them: its own metrics file, or else its records in the experiment's
+// metrics bundle.
 func (b *reportBuilder) load() error {
 	// The seeds are those with results (a report written after the first
 	// of several seeds shows that seed alone).
@@ -145,13 +149,27 @@ func (b *reportBuilder) load() error {
 	}
 
 	b.pretrain, b.adapt, b.finetune = map[runKey]*metricsRun{}, map[runKey]*metricsRun{}, map[runKey]*metricsRun{}
+	b.runs = map[string]*metricsRun{}
+	// An archived experiment holds its runs' metrics in one bundle.
+	bundle, err := readBundle(filepath.Join(b.layout.Root, MetricsBundle))
+	if err != nil {
+		return err
+	}
 	read := func(into map[runKey]*metricsRun, k runKey, dir string) error {
 		m, err := readMetricsFile(filepath.Join(dir, checkpoint.MetricsFile))
 		if err != nil {
 			return err
 		}
+		if m == nil && bundle != nil {
+			rel, err := filepath.Rel(b.layout.Root, dir)
+			if err != nil {
+				return fmt.Errorf("experiment: report: %w", err)
+			}
+			m = bundle[filepath.ToSlash(rel)]
+		}
 		if m != nil {
 			into[k] = m
+			b.runs[dir] = m
 		}
 		return nil
 	}

@@ -25,7 +25,8 @@ type metricsRun struct {
 	dev   []devRec
 }
 
-// trainRec is a per-update training record.
+// trainRec is a per-update training record; its loss is NaN in the reset
+// mark of a thinned metrics bundle (see metricsRun.bundleRecords).
 type trainRec struct {
 	update int
 	loss   float64
@@ -45,18 +46,16 @@ type devRec struct {
 }
 
 // readMetricsFile reads a metrics.jsonl file, or its gzipped copy (path +
-// ".gz") in an archived experiment; it returns nil and no error when neither
-// exists. Lines without an update (or without a known value, such as error
-// records) are skipped. When a resumed run logs an
-// update again, the records from that update on are replaced by the new
-// ones. A last line without its newline that does not parse is a write cut
-// short by an interruption and is ignored; any other line that is not a
-// JSON object is an error naming the file and line.
+// ".gz", as experiments archived before metrics bundles keep it); it returns
+// nil and no error when neither exists. Each record goes through
+// metricsRun.add. A last line without its newline that does not parse is a
+// write cut short by an interruption and is ignored; any other line that is
+// not a JSON object is an error naming the file and line.
 func readMetricsFile(path string) (*metricsRun, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		// An archived experiment (scripts/archive-experiment.sh) keeps its
-		// metrics logs gzipped.
+		// Experiments archived before metrics bundles (report_bundle.go)
+		// keep their runs' logs gzipped.
 		raw, err = readGzip(path + ".gz")
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -79,24 +78,33 @@ func readMetricsFile(path string) (*metricsRun, error) {
 			}
 			return nil, fmt.Errorf("experiment: report: %s:%d: expected a JSON object of metrics: %w", path, line, err)
 		}
-		if r.Update <= 0 {
-			continue
-		}
-		u := r.Update
-		switch {
-		case r.Loss != nil:
-			m.train = truncateFrom(m.train, u, func(t trainRec) int { return t.update })
-			m.train = append(m.train, trainRec{update: u, loss: *r.Loss, forgot: r.Forgot != nil && *r.Forgot})
-		case r.ValidLoss != nil || r.ValidMaskOnlyLoss != nil:
-			m.valid = truncateFrom(m.valid, u, func(v validRec) int { return v.update })
-			m.valid = append(m.valid, validRec{update: u, loss: orNaN(r.ValidLoss), acc: orNaN(r.ValidAcc),
-				maskOnlyLoss: orNaN(r.ValidMaskOnlyLoss), maskOnlyAcc: orNaN(r.ValidMaskOnlyAcc)})
-		case r.DevAccuracy != nil:
-			m.dev = truncateFrom(m.dev, u, func(d devRec) int { return d.update })
-			m.dev = append(m.dev, devRec{update: u, acc: *r.DevAccuracy})
-		}
+		m.add(&r)
 	}
 	return m, nil
+}
+
+// add adds record r: a training record (or the reset mark of a thinned
+// metrics bundle, a reset without its loss), a validation or a dev
+// evaluation; a record without an update or a known value, such as an error
+// record, is skipped. A record logged again at an update replaces the
+// records of its kind from that update on, as a resumed run logs them again.
+func (m *metricsRun) add(r *jsonl.Record) {
+	u := r.Update
+	if u <= 0 {
+		return
+	}
+	switch {
+	case r.Loss != nil || r.Forgot != nil && *r.Forgot:
+		m.train = truncateFrom(m.train, u, func(t trainRec) int { return t.update })
+		m.train = append(m.train, trainRec{update: u, loss: orNaN(r.Loss), forgot: r.Forgot != nil && *r.Forgot})
+	case r.ValidLoss != nil || r.ValidMaskOnlyLoss != nil:
+		m.valid = truncateFrom(m.valid, u, func(v validRec) int { return v.update })
+		m.valid = append(m.valid, validRec{update: u, loss: orNaN(r.ValidLoss), acc: orNaN(r.ValidAcc),
+			maskOnlyLoss: orNaN(r.ValidMaskOnlyLoss), maskOnlyAcc: orNaN(r.ValidMaskOnlyAcc)})
+	case r.DevAccuracy != nil:
+		m.dev = truncateFrom(m.dev, u, func(d devRec) int { return d.update })
+		m.dev = append(m.dev, devRec{update: u, acc: *r.DevAccuracy})
+	}
 }
 
 // truncateFrom drops the records logged at update u or later, which a
@@ -115,10 +123,14 @@ type curve struct{ x, y []float64 }
 // ok reports whether the curve has a isFinite point to draw.
 func (c curve) ok() bool { return slices.ContainsFunc(c.y, isFinite) }
 
-// trainLoss is the training loss per update.
+// trainLoss is the training loss per update (a reset mark without its loss
+// is no point of it).
 func (m *metricsRun) trainLoss() curve {
 	var c curve
 	for _, r := range m.train {
+		if math.IsNaN(r.loss) {
+			continue
+		}
 		c.x, c.y = append(c.x, float64(r.update)), append(c.y, r.loss)
 	}
 	return c

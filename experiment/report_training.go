@@ -72,23 +72,21 @@ func (b *reportBuilder) pretraining() error {
 	var dashed []plot.Series
 	resets := map[int]bool{}
 	for _, arm := range c.Arms {
-		var trainCurves, moCurves []curve
+		if tc, ok := b.drawnTrainLoss(arm); ok {
+			chart.Series = append(chart.Series, plot.Series{Name: arm + " train", X: tc.x, Y: tc.y})
+		}
+		var moCurves []curve
 		for _, seed := range b.seeds {
 			m := b.pretrain[runKey{seed, 0, arm, ""}]
 			if m == nil {
 				continue
 			}
-			trainCurves = append(trainCurves, m.trainLoss())
 			moCurves = append(moCurves, m.validCurve(func(v validRec) float64 { return v.maskOnlyLoss }))
 			for _, r := range m.train {
 				if r.forgot {
 					resets[r.update] = true
 				}
 			}
-		}
-		if tc := meanCurve(trainCurves); tc.ok() {
-			x, y := plot.Downsample(tc.x, tc.y, reportMaxPoints)
-			chart.Series = append(chart.Series, plot.Series{Name: arm + " train", X: x, Y: y})
 		}
 		if mc := meanCurve(moCurves); mc.ok() {
 			dashed = append(dashed, plot.Series{Name: arm + " valid mask-only", X: mc.x, Y: mc.y, Dashed: true})
@@ -109,6 +107,25 @@ func (b *reportBuilder) pretraining() error {
 		caption += " Dashed horizontal line: the English unigram floor."
 	}
 	return b.figure(chart, "plots/pretrain-loss.svg", caption, "No pretraining metrics were found.")
+}
+
+// drawnTrainLoss is arm's pretraining loss curve as the report draws it:
+// the mean over the seeds of the training loss per update, downsampled to
+// reportMaxPoints points; false when no seed has a point of it.
+// WriteMetricsBundle keeps the training records at these updates alone.
+func (b *reportBuilder) drawnTrainLoss(arm string) (curve, bool) {
+	var cs []curve
+	for _, seed := range b.seeds {
+		if m := b.pretrain[runKey{seed, 0, arm, ""}]; m != nil {
+			cs = append(cs, m.trainLoss())
+		}
+	}
+	tc := meanCurve(cs)
+	if !tc.ok() {
+		return curve{}, false
+	}
+	x, y := plot.Downsample(tc.x, tc.y, reportMaxPoints)
+	return curve{x, y}, true
 }
 
 // episodes tells, for the forgetting arm, where each embedding episode
