@@ -15,8 +15,9 @@ import (
 // forward and a backward side by side:
 //
 //	embeddings                     embeddings.go
-//	layers[l].attention            attention.go    (RobertaAttention)
-//	layers[l].feedForward          feedforward.go  (RobertaIntermediate + RobertaOutput)
+//	layers[l].attention            attention.go    (RobertaAttention: self-attention, then output)
+//	layers[l].feedForward          feedforward.go  (RobertaIntermediate, then output)
+//	  .output                      output.go       (RobertaSelfOutput, RobertaOutput)
 //	head                           lmhead.go       (RobertaLMHead + cross-entropy)
 //
 // Forward and Backward do not allocate (after the LM-head buffers have grown
@@ -96,9 +97,9 @@ func New(cfg Config, maxBatch, seqLen int, pool *parallel.Pool) (*Model, error) 
 	for l := range m.layers {
 		last := l == len(m.layers)-1
 		a := newAttention(P, l, in, &m.s, &m.g, maxBatch, last)
-		f := newFeedForward(P, l, a.out, &m.s, &m.g, maxBatch)
+		f := newFeedForward(P, l, a.output.out, &m.s, &m.g, maxBatch)
 		m.layers[l] = layer{attention: a, feedForward: f}
-		in = f.out
+		in = f.output.out
 	}
 	m.head = newLMHead(P, in, &m.s, &m.g, maxBatch)
 	return m, nil
@@ -156,7 +157,7 @@ func (m *Model) Encode(ids []int32, B int, train bool, seed uint64) ([]float32, 
 	}
 	m.encode(false)
 	m.forwardDone = true
-	return m.layers[len(m.layers)-1].feedForward.out[:m.s.n*m.Config.HiddenSize], nil
+	return m.layers[len(m.layers)-1].feedForward.output.out[:m.s.n*m.Config.HiddenSize], nil
 }
 
 // encode runs the embeddings and the post-LN encoder layers on the prepared

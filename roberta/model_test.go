@@ -363,7 +363,7 @@ func TestEncodeBackwardHidden(t *testing.T) {
 	if _, _, _, err := m.Forward(ids, labels, B, false, 5); err != nil {
 		t.Fatal(err)
 	}
-	gathered := append([]float32(nil), m.layers[len(m.layers)-1].feedForward.out[:len(m.MaskedRows())*C]...) // compact rows
+	gathered := append([]float32(nil), m.layers[len(m.layers)-1].feedForward.output.out[:len(m.MaskedRows())*C]...) // compact rows
 	rows := append([]int32(nil), m.MaskedRows()...)
 	h, err := m.Encode(ids, B, false, 5)
 	if err != nil {
