@@ -11,33 +11,17 @@ import (
 // of <0xXX> byte pieces become their UTF-8 text, each invalid byte U+FFFD.
 // Ids out of range decode as <unk>; MaskID() decodes to nothing.
 func (m *Model) Decode(ids []int32) string {
-	var b strings.Builder
-	var bytes []byte
-	bos := true // no visible piece yet
-	flush := func() {
-		if len(bytes) > 0 {
-			m.appendBytes(&b, bytes)
-			bytes, bos = bytes[:0], false
-		}
-	}
+	d := decoder{m: m, bos: true}
 	for _, id := range ids {
-		if id >= 0 && int(id) < len(m.types) && m.types[id] == Byte {
-			if c, ok := pieceByte(m.pieces[id]); ok {
-				bytes = append(bytes, c)
-				continue
-			}
-		}
-		flush()
 		if id < 0 || int(id) >= len(m.pieces) {
 			if id == m.maskID {
 				continue
 			}
 			id = m.unkID
 		}
-		m.appendPiece(&b, m.pieces[id], id, &bos)
+		d.add(m.pieces[id], id)
 	}
-	flush()
-	return m.denormalize(b.String())
+	return d.text()
 }
 
 // DecodePieces returns the text of a sequence of pieces as spm_decode
@@ -45,28 +29,48 @@ func (m *Model) Decode(ids []int32) string {
 // copied as is (with U+2581 left unchanged, as SentencePiece does for
 // unknown pieces).
 func (m *Model) DecodePieces(pieces []string) string {
-	var b strings.Builder
-	var bytes []byte
-	bos := true // no visible piece yet
-	flush := func() {
-		if len(bytes) > 0 {
-			m.appendBytes(&b, bytes)
-			bytes, bos = bytes[:0], false
-		}
-	}
+	d := decoder{m: m, bos: true}
 	for _, p := range pieces {
-		id := m.PieceToID(p)
-		if m.types[id] == Byte {
-			if c, ok := pieceByte(p); ok {
-				bytes = append(bytes, c)
-				continue
-			}
-		}
-		flush()
-		m.appendPiece(&b, p, id, &bos)
+		d.add(p, m.PieceToID(p))
 	}
-	flush()
-	return m.denormalize(b.String())
+	return d.text()
+}
+
+// decoder accumulates the text of a sequence of pieces: runs of byte
+// pieces become their UTF-8 text (each invalid byte U+FFFD), every other
+// piece its surface (appendPiece).
+type decoder struct {
+	m     *Model
+	b     strings.Builder
+	bytes []byte // the pending run of byte pieces
+	bos   bool   // no visible piece yet
+}
+
+// add appends piece, whose id is id (the unknown piece's for a piece that
+// is not in the vocabulary).
+func (d *decoder) add(piece string, id int32) {
+	if d.m.types[id] == Byte {
+		if c, ok := pieceByte(piece); ok {
+			d.bytes = append(d.bytes, c)
+			return
+		}
+	}
+	d.flush()
+	d.m.appendPiece(&d.b, piece, id, &d.bos)
+}
+
+// flush appends the pending run of byte pieces.
+func (d *decoder) flush() {
+	if len(d.bytes) > 0 {
+		d.m.appendBytes(&d.b, d.bytes)
+		d.bytes, d.bos = d.bytes[:0], false
+	}
+}
+
+// text returns the decoded text, denormalized.
+func (d *decoder) text() string {
+	d.flush()
+	return d.m.denormalize(d.b.String())
 }
 
 func (m *Model) denormalize(s string) string {
