@@ -204,17 +204,9 @@ func Fetch(ctx context.Context, opts Options) (*Manifest, error) {
 	if err := opts.Shares.Validate(); err != nil {
 		return nil, err
 	}
-	var langs []string
-	for _, l := range opts.Langs {
-		if !validLang(l) {
-			return nil, fmt.Errorf("language %q: not a DDTP language code (like en, de, pt_BR)", l)
-		}
-		if !slices.Contains(langs, l) {
-			langs = append(langs, l)
-		}
-	}
-	if len(langs) == 0 {
-		return nil, errors.New("no languages")
+	langs, err := uniqueLangs(opts.Langs)
+	if err != nil {
+		return nil, err
 	}
 	helper := opts.AptHelper
 	if helper == "" {
@@ -569,4 +561,22 @@ func human(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// uniqueLangs checks that every entry of langs is a DDTP language code and
+// returns them without repeats, in order.
+func uniqueLangs(langs []string) ([]string, error) {
+	var out []string
+	for _, l := range langs {
+		if !validLang(l) {
+			return nil, fmt.Errorf("language %q: not a DDTP language code (like en, de, pt_BR)", l)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no languages")
+	}
+	return out, nil
 }

@@ -44,17 +44,9 @@ func EnsureIndexes(ctx context.Context, opts Options) (*Indexes, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("no output directory")
 	}
-	var langs []string
-	for _, l := range opts.Langs {
-		if !validLang(l) {
-			return nil, fmt.Errorf("language %q: not a DDTP language code (like en, de, pt_BR)", l)
-		}
-		if !slices.Contains(langs, l) {
-			langs = append(langs, l)
-		}
-	}
-	if len(langs) == 0 {
-		return nil, errors.New("no languages")
+	langs, err := uniqueLangs(opts.Langs)
+	if err != nil {
+		return nil, err
 	}
 	// apt resolves relative Dir:: paths against other Dir:: settings: give
 	// it absolute ones.
