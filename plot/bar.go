@@ -81,11 +81,8 @@ func (c *BarChart) SVG() ([]byte, error) {
 	if !drawn {
 		return nil, fmt.Errorf("plot: bar chart %q: every value is NaN, nothing to draw", c.Title)
 	}
-	for i, hl := range c.HLines {
-		if !finite(hl.Y) {
-			return nil, fmt.Errorf("plot: bar chart %q: horizontal line %d (%q): y = %v, expected a finite number", c.Title, i, hl.Label, hl.Y)
-		}
-		ylo, yhi = math.Min(ylo, hl.Y), math.Max(yhi, hl.Y)
+	if ylo, yhi, err = spanHLines("bar", c.Title, c.HLines, ylo, yhi); err != nil {
+		return nil, err
 	}
 	ylo, yhi, ystep := expandRange(ylo, yhi, 6)
 	yticks := stepTicks(ylo, yhi, ystep)

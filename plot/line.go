@@ -83,11 +83,8 @@ func (c *LineChart) SVG() ([]byte, error) {
 	if math.IsInf(ylo, 1) {
 		return nil, fmt.Errorf("plot: line chart %q: every y value is NaN, nothing to draw", c.Title)
 	}
-	for i, hl := range c.HLines {
-		if !finite(hl.Y) {
-			return nil, fmt.Errorf("plot: line chart %q: horizontal line %d (%q): y = %v, expected a finite number", c.Title, i, hl.Label, hl.Y)
-		}
-		ylo, yhi = math.Min(ylo, hl.Y), math.Max(yhi, hl.Y)
+	if ylo, yhi, err = spanHLines("line", c.Title, c.HLines, ylo, yhi); err != nil {
+		return nil, err
 	}
 	// The y range: data and reference lines, widened to nice ticks, then
 	// overridden by the fixed ends.

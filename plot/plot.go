@@ -47,6 +47,18 @@ type HLine struct {
 	Label string
 }
 
+// spanHLines widens the y range [ylo, yhi] of a kind ("bar", "line") chart
+// to the reference lines hls, which must have finite heights.
+func spanHLines(kind, title string, hls []HLine, ylo, yhi float64) (float64, float64, error) {
+	for i, hl := range hls {
+		if !finite(hl.Y) {
+			return 0, 0, fmt.Errorf("plot: %s chart %q: horizontal line %d (%q): y = %v, expected a finite number", kind, title, i, hl.Label, hl.Y)
+		}
+		ylo, yhi = math.Min(ylo, hl.Y), math.Max(yhi, hl.Y)
+	}
+	return ylo, yhi, nil
+}
+
 // Layout constants, in pixels.
 const (
 	fontSize      = 12

@@ -687,23 +687,7 @@ func (t *trainer) finalize(pieces []trainPiece) []trainPiece {
 	for _, p := range pieces {
 		have[p.piece] = p.score
 	}
-	type rc struct {
-		r rune
-		n int64
-	}
-	var req []rc
-	for r, n := range t.required {
-		req = append(req, rc{r, n})
-	}
-	slices.SortFunc(req, func(a, b rc) int {
-		if a.n != b.n {
-			if a.n > b.n {
-				return -1
-			}
-			return 1
-		}
-		return int(a.r - b.r)
-	})
+	req := byCount(t.required)
 	final := map[string]float64{}
 	low := trainMinScore(pieces)
 	penalty := 0.0

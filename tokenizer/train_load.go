@@ -197,25 +197,11 @@ func (t *trainer) normalizeAll(raw []string) []string {
 // by U+2585 in the sentences.
 func (t *trainer) chooseAlphabet() {
 	counts := t.countChars(t.sentences)
-	type rc struct {
-		r rune
-		n int64
-	}
-	var all []rc
+	all := byCount(counts)
 	var total int64
-	for r, n := range counts {
-		all = append(all, rc{r, n})
-		total += n
+	for _, c := range all {
+		total += c.n
 	}
-	slices.SortFunc(all, func(a, b rc) int {
-		if a.n != b.n {
-			if a.n > b.n {
-				return -1
-			}
-			return 1
-		}
-		return int(a.r - b.r)
-	})
 	t.required = map[rune]int64{}
 	var acc int64
 	for _, c := range all {
@@ -318,4 +304,29 @@ func trainParallelRange(threads, n int, fn func(lo, hi int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// runeCount is a character and how often it occurs.
+type runeCount struct {
+	r rune
+	n int64
+}
+
+// byCount lists the characters of counts, most frequent first, ties by code
+// point.
+func byCount(counts map[rune]int64) []runeCount {
+	all := make([]runeCount, 0, len(counts))
+	for r, n := range counts {
+		all = append(all, runeCount{r, n})
+	}
+	slices.SortFunc(all, func(a, b runeCount) int {
+		if a.n != b.n {
+			if a.n > b.n {
+				return -1
+			}
+			return 1
+		}
+		return int(a.r - b.r)
+	})
+	return all
 }
