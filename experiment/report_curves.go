@@ -394,7 +394,7 @@ func (b *reportBuilder) alignmentTable(task string) *report.Table {
 	t := &report.Table{
 		Caption: fmt.Sprintf("en-relearn at the largest budget (%s tokens), %s: zero-shot accuracy (%%) / cosine between the relearnt embeddings "+
 			"and the pretrained body's own (0: unrelated, 1: the same up to scale), after each number of adaptation updates.",
-			FormatBudget(c.Adapt.stored(budget)), b.seedsPhrase()),
+			FormatBudget(budget), b.replicatePhrase()),
 		Header: []string{"arm"},
 		Align:  []report.Align{report.AlignLeft},
 	}
