@@ -22,6 +22,7 @@ import (
 	"lethe/internal/atomicfile"
 	"lethe/internal/parallel"
 	"lethe/internal/runlock"
+	"lethe/loop"
 	"lethe/prepare"
 	"lethe/roberta"
 	"lethe/task"
@@ -644,7 +645,17 @@ func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, bud
 		o.SaveEvery = a.ValidEvery
 		o.Threads, o.Progress = r.c.Threads, r.log
 		t := time.Now()
-		if _, err := train.Run(ctx, o); err != nil {
+		_, err = train.Run(ctx, o)
+		if errors.Is(err, loop.ErrOtherRun) {
+			// An interrupted adaptation of another Lethe (another draw of
+			// the fresh embeddings): its scores are already dropped.
+			fmt.Fprintf(r.log, "stale: %s was started by a run with other settings; adapting again\n", dir)
+			if err := os.RemoveAll(dir); err != nil {
+				return fmt.Errorf("experiment: %w", err)
+			}
+			_, err = train.Run(ctx, o)
+		}
+		if err != nil {
 			return err
 		}
 		sum = AdaptSummary{Seed: seed, AdaptSeed: rep, Arm: arm, Lang: lang, Budget: r.c.Adapt.stored(budget),

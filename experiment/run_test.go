@@ -3,6 +3,7 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -16,6 +17,7 @@ import (
 
 	"lethe/checkpoint"
 	"lethe/internal/runlock"
+	"lethe/train"
 )
 
 // fixtureData writes a tiny data directory in the layout of lethe data
@@ -439,5 +441,82 @@ func TestRunDirectoryLocked(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "config.json")); !os.IsNotExist(err) {
 		t.Errorf("the refused run wrote config.json (%v)", err)
+	}
+}
+
+// TestStaleAdaptationsRedone plays an experiment written by a Lethe that drew
+// the fresh embeddings differently: one adaptation finished (its done mark
+// names another draw) and one interrupted (its trainer state names another
+// draw). The next run redoes both, says so, and scores their checkpoints
+// again; the other adaptations stay cached.
+func TestStaleAdaptationsRedone(t *testing.T) {
+	c := tinyConfig(fixtureData(t))
+	c.Arms = []string{ArmStandard, ArmForgetting}
+	out := t.TempDir()
+	if _, err := Run(context.Background(), Options{Config: c, Out: out, Command: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	l := Layout{Root: out}
+	lang := c.Languages[0]
+	finished, interrupted := l.Adapt(1, 1, ArmStandard, lang, 0), l.Adapt(1, 1, ArmForgetting, lang, 0)
+
+	var sum map[string]any
+	raw, err := os.ReadFile(filepath.Join(finished, doneFile))
+	if err != nil || json.Unmarshal(raw, &sum) != nil {
+		t.Fatalf("done mark of %s: %v", finished, err)
+	}
+	sum["embedding_draw"] = "older"
+	raw, _ = json.Marshal(sum)
+	write(t, filepath.Join(finished, doneFile), string(raw))
+
+	if err := os.Remove(filepath.Join(interrupted, doneFile)); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(interrupted, checkpoint.Last, checkpoint.TrainerFile)
+	var st map[string]any
+	if raw, err = os.ReadFile(state); err != nil || json.Unmarshal(raw, &st) != nil {
+		t.Fatalf("trainer state %s: %v", state, err)
+	}
+	run, ok := st["run"].(map[string]any)
+	if !ok || run["embedding_draw"] != train.EmbeddingDraw {
+		t.Fatalf("trainer state %s holds no run identity with the embedding draw: %v", state, st["run"])
+	}
+	delete(run, "embedding_draw")
+	raw, _ = json.Marshal(st)
+	write(t, state, string(raw))
+
+	score := func(arm string) string {
+		return filepath.Join(l.Eval(1, arm, "topic"), scoreFile(lang, SettingZeroShot, c.Adapt.Updates, 1, 0))
+	}
+	before := map[string]time.Time{}
+	for _, arm := range c.Arms {
+		fi, err := os.Stat(score(arm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[arm] = fi.ModTime()
+	}
+	time.Sleep(10 * time.Millisecond)
+
+	var log bytes.Buffer
+	if _, err := Run(context.Background(), Options{Config: c, Out: out, Log: &log, Command: "test"}); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, log.String())
+	}
+	if n := strings.Count(log.String(), "stale:"); n != 2 {
+		t.Errorf("the rerun reported %d stale adaptations, want 2:\n%s", n, log.String())
+	}
+	for _, dir := range []string{finished, interrupted} {
+		var got AdaptSummary
+		if !readDone(dir, &got) || got.EmbeddingDraw != train.EmbeddingDraw {
+			t.Errorf("%s: done mark %+v after the rerun, want embedding_draw %q", dir, got, train.EmbeddingDraw)
+		}
+	}
+	for _, arm := range c.Arms {
+		if fi, err := os.Stat(score(arm)); err != nil || !fi.ModTime().After(before[arm]) {
+			t.Errorf("%s: the zero-shot score of the redone adaptation was not computed again (%v)", arm, err)
+		}
+	}
+	if !strings.Contains(log.String(), "cached: hands over") {
+		t.Errorf("the rerun redid pretraining:\n%s", log.String())
 	}
 }

@@ -27,6 +27,11 @@ import (
 	"lethe/optim"
 )
 
+// ErrOtherRun is what Run's error wraps when OutDir's checkpoint-last was
+// written by a run with another identity (other settings, or a Lethe that
+// drew something differently).
+var ErrOtherRun = errors.New("written by a run with other settings")
+
 // Config describes one run to the loop: where it writes, how many updates
 // it runs, when it validates and saves, and the hooks for what differs
 // between runs.
@@ -204,8 +209,8 @@ func (s *session[S, P]) resume() error {
 		return fmt.Errorf("%s: resume: %s/%s: %w", c.Name, dir, checkpoint.TrainerFile, err)
 	}
 	if got, want := saved.Fields().Run, s.fields.Run; got != want {
-		return fmt.Errorf("%s: %s was written by a run with other settings (%+v; this run: %+v): "+
-			"rerun with the same flags to resume it, or choose another --out", c.Name, dir, got, want)
+		return fmt.Errorf("%s: %s was %w (%+v; this run: %+v): "+
+			"rerun with the same flags to resume it, or choose another --out", c.Name, dir, ErrOtherRun, got, want)
 	}
 	*s.state = *saved
 	if err := c.Restore(dir); err != nil {

@@ -248,7 +248,7 @@ func TestInterruptAndResume(t *testing.T) {
 
 	other := newToy(t, 2)
 	if _, err := Run(context.Background(), other.config(out, 6), &other.state); err == nil ||
-		!strings.Contains(err.Error(), "other settings") || !strings.Contains(err.Error(), "Seed:1") {
+		!errors.Is(err, ErrOtherRun) || !strings.Contains(err.Error(), "Seed:1") {
 		t.Errorf("resuming with another seed: %v", err)
 	}
 
