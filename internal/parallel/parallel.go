@@ -149,8 +149,19 @@ func (p *Pool) work(g uint32) {
 
 // wait returns once chunks chunks of the current loop have finished.
 func (p *Pool) wait(chunks uint32) {
-	if spinUntil(&p.done, chunks, true) {
-		return
+	var start time.Time
+	for i := 0; ; i++ {
+		if p.done.Load() == chunks {
+			return
+		}
+		if i%64 == 63 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > spinTime {
+				break
+			}
+			runtime.Gosched()
+		}
 	}
 	for {
 		p.waiting.Store(1)
@@ -160,26 +171,6 @@ func (p *Pool) wait(chunks uint32) {
 			return
 		}
 		futexWait(&p.done, v)
-	}
-}
-
-// spinUntil polls a for up to spinTime, yielding now and then, until its
-// value equals v (equal) or differs from it (!equal), and reports whether
-// that happened.
-func spinUntil(a *atomic.Uint32, v uint32, equal bool) bool {
-	var start time.Time
-	for i := 0; ; i++ {
-		if (a.Load() == v) == equal {
-			return true
-		}
-		if i%64 == 63 {
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) > spinTime {
-				return false
-			}
-			runtime.Gosched()
-		}
 	}
 }
 
@@ -199,8 +190,19 @@ func (p *Pool) helper() {
 // await spins briefly, then sleeps, until the generation differs from
 // seen, and returns it.
 func (p *Pool) await(seen uint32) uint32 {
-	if spinUntil(&p.gen, seen, false) {
-		return p.gen.Load()
+	var start time.Time
+	for i := 0; ; i++ {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		if i%64 == 63 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > spinTime {
+				break
+			}
+			runtime.Gosched()
+		}
 	}
 	for {
 		p.parked.Add(1)
