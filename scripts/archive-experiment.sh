@@ -9,7 +9,8 @@
 # training-loss curve draws (at most 1500 per arm). The report and its plots
 # are then written again from DST itself, so that what is committed is what
 # DST rebuilds; they come out as SRC's when SRC's report is the current
-# code's. Checkpoints, token files, tokenizers, evaluation caches, stage
+# code's. Paths in the records are made relative (runs/NAME, data).
+# Checkpoints, token files, tokenizers, evaluation caches, stage
 # marks and the other training records are left out.
 # DST is written beside itself and renamed into place at the end. Run it from
 # anywhere inside the Lethe repository (it builds scripts/metrics-bundle and
@@ -25,10 +26,19 @@ trap 'rm -rf "$tmp"' EXIT
 tmp=$(cd "$tmp" && pwd)
 chmod 755 "$tmp"
 cp "$src/results.json" "$src/config.json" "$tmp/"
+# Paths in the records become relative, so that the archive refers to nothing
+# outside the repository: the experiment directory SRC is written
+# runs/NAME (NAME: DST's last element) and its data directory data.
+data=$(sed -n 's/^  "data": "\(.*\)",$/\1/p' "$src/config.json")
+name=$(basename "$dst")
+for f in "$tmp/results.json" "$tmp/config.json"; do
+	sed -i -e "s#$src\([\"/ ]\)#runs/$name\1#g" -e "s#$src\$#runs/$name#g" "$f"
+	[ -z "$data" ] || sed -i -e "s#$data\([\"/ ]\)#data\1#g" "$f"
+done
 go -C "$repo" run ./scripts/metrics-bundle "$src" "$tmp"
 go -C "$repo" run ./cmd/lethe experiment --report-only --out "$tmp" >/dev/null
 for f in report.md report.html; do
-	cmp -s "$src/$f" "$tmp/$f" || echo "$0: note: $f rebuilt from the archive differs from $src/$f (written by older code?)" >&2
+	cmp -s "$src/$f" "$tmp/$f" || echo "$0: note: $f rebuilt from the archive differs from $src/$f (paths made relative; or written by older code)" >&2
 done
 rm -rf "$dst.old"
 [ -e "$dst" ] && mv "$dst" "$dst.old"
