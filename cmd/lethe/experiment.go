@@ -53,8 +53,10 @@ data directory is missing it is built first (apt-get, no root).
 
 Finished stages are cached: running the same command again skips them and resumes the stage that
 was cut off (Ctrl-C saves a checkpoint); a larger --seeds or --adapt-seeds extends a finished
-experiment. A directory holding an experiment with another configuration is refused. --report-only writes the report of an experiment directory again
-from its results.json, running nothing.`,
+experiment. Adaptations made by an older Lethe that drew the fresh embeddings another way are
+redone, with their zero-shot scores. A directory holding an experiment with another configuration
+is refused. --report-only writes the report of an experiment directory again from its
+results.json, running nothing.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
 			preset := fs.String("preset", "quick", fmt.Sprintf("configuration preset %v", experiment.PresetNames()))
 			cfgFile := fs.String("config", "", "JSON file overriding any setting of the preset")
