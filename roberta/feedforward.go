@@ -7,10 +7,10 @@ import "lethe/nn"
 // dropout -> LayerNorm(h + input)). It runs on the rows its attention ran
 // on: N, or the M masked rows in Forward's compact last layer.
 type feedForward struct {
-	s    *step
-	p    *Layer // its parameters: intermediate.dense, output.*
-	l    int    // layer index (dropout seed)
-	c, f int
+	s *step
+	p *Layer // its parameters: intermediate.dense, output.*
+	l int    // layer index (dropout seed)
+	f int
 
 	in []float32 // [R, C] the attention's output
 
@@ -36,7 +36,7 @@ func newFeedForward(P *Params, l int, in []float32, s *step, g *grads, maxBatch 
 	N := maxBatch * s.T
 	L := &P.Layers[l]
 	f := &feedForward{
-		s: s, p: L, l: l, c: C, f: F, in: in,
+		s: s, p: L, l: l, f: F, in: in,
 		pre:  make([]float32, N*F),
 		act:  make([]float32, N*F),
 		dOut: g.hidden, dAct: g.inter,

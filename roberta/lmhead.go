@@ -13,7 +13,6 @@ type lmHead struct {
 	c, v                         int
 	eps                          float32
 	maxRows                      int // N of the largest batch
-	in                           []float32
 
 	// Activations over the masked rows, grown on demand to the most rows
 	// seen (capacity rows).
@@ -45,7 +44,7 @@ func newLMHead(P *Params, in []float32, s *step, g *grads, maxBatch int) *lmHead
 	lm := &lmHead{
 		s: s, denseW: P.HeadDense, denseB: P.HeadDenseB, normW: P.HeadLN, normB: P.HeadLNB,
 		word: P.WordEmb, bias: P.HeadBias, c: C, v: V, eps: float32(cfg.LayerNormEps),
-		maxRows: maxBatch * s.T, in: in, dIn: g.hidden,
+		maxRows: maxBatch * s.T, dIn: g.hidden,
 	}
 	// Forward over the M masked rows.
 	lm.fwdDense = func(lo, hi int) { nn.LinearForward(lm.dense, in, lm.denseW.Data, lm.denseB.Data, C, C, lo, hi) }

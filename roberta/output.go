@@ -9,7 +9,7 @@ import "lethe/nn"
 type output struct {
 	s                    *step
 	w, b, norm, normBias *nn.Param // dense [C, in], [C]; LayerNorm weight, bias [C]
-	in, c                int       // widths of x and of the output
+	c                    int       // width of the output
 	eps                  float32
 
 	// This step: its rows R, dropout seed and inputs.
@@ -37,7 +37,7 @@ type output struct {
 // features; backward writes x's gradient into dX.
 func newOutput(s *step, g *grads, w, b, norm, normBias *nn.Param, in, C, N int, eps float32, dX []float32) *output {
 	o := &output{
-		s: s, w: w, b: b, norm: norm, normBias: normBias, in: in, c: C, eps: eps,
+		s: s, w: w, b: b, norm: norm, normBias: normBias, c: C, eps: eps,
 		res:  make([]float32, N*C),
 		mean: make([]float32, N),
 		rstd: make([]float32, N),
