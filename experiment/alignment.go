@@ -16,28 +16,24 @@ const wordEmbeddings = "roberta.embeddings.word_embeddings.weight"
 // (<s>, <pad>, </s>, <unk>, <mask>), left out of embeddingCosine.
 const specialTokens = 5
 
-// embeddingCosine is the cosine between the token embeddings of checkpoints
-// a and b, which must share a tokenizer, over every row but the special
-// tokens': how close embeddings relearnt for English came to the ones the
-// body was pretrained with (1: the same up to scale; 0: unrelated, as two
-// independent draws are).
-func embeddingCosine(a, b string) (float64, error) {
-	x, err := readWordEmbeddings(a)
+// embeddingCosine is the cosine between the token embeddings of checkpoint
+// dir and ref, the token embeddings (readWordEmbeddings) of a checkpoint
+// with the same tokenizer, over every row but the special tokens': how close
+// embeddings relearnt for English came to the ones the body was pretrained
+// with (1: the same up to scale; 0: unrelated, as two independent draws are).
+func embeddingCosine(dir string, ref []float32) (float64, error) {
+	x, err := readWordEmbeddings(dir)
 	if err != nil {
 		return math.NaN(), err
 	}
-	y, err := readWordEmbeddings(b)
-	if err != nil {
-		return math.NaN(), err
-	}
-	if len(x) != len(y) {
-		return math.NaN(), fmt.Errorf("experiment: %s and %s have token embeddings of %d and %d values: not the same tokenizer", a, b, len(x), len(y))
+	if len(x) != len(ref) {
+		return math.NaN(), fmt.Errorf("experiment: %s has token embeddings of %d values, the body %d: not the same tokenizer", dir, len(x), len(ref))
 	}
 	var dot, xx, yy float64
 	for i := range x {
-		dot += float64(x[i]) * float64(y[i])
+		dot += float64(x[i]) * float64(ref[i])
 		xx += float64(x[i]) * float64(x[i])
-		yy += float64(y[i]) * float64(y[i])
+		yy += float64(ref[i]) * float64(ref[i])
 	}
 	return dot / math.Sqrt(xx*yy), nil
 }

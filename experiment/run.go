@@ -764,6 +764,7 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body
 		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt), r.c.Adapt.Replicates())
 	return r.timed("evaluate", func() error {
 		var english *finetune.Model // the task model, loaded once for English and every ceiling
+		var bodyEmb []float32       // the body's token embeddings, read once for every embedding cosine
 		// score evaluates model (made by splice when the score is not
 		// cached) on file.
 		score := func(model string, splice func(out string) error, file, lang, setting string, u, rep int, budget int64) error {
@@ -838,7 +839,12 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body
 							return err
 						}
 						if EnglishDerived(lang) {
-							cos, err := embeddingCosine(ckpt, body)
+							if bodyEmb == nil {
+								if bodyEmb, err = readWordEmbeddings(body); err != nil {
+									return err
+								}
+							}
+							cos, err := embeddingCosine(ckpt, bodyEmb)
 							if err != nil {
 								return err
 							}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -285,6 +286,17 @@ func TestBudgetCurvesAndControls(t *testing.T) {
 	// 2 budgets x 2 checkpoints for en-relearn and de, 1 x 2 for en-reverse.
 	if n := len(by[SettingZeroShot]); n != 10 {
 		t.Errorf("%d zero-shot scores, want 10", n)
+	}
+	// English-derived languages carry the embedding cosine (a real one:
+	// relearnt from an independent draw, well short of 1), others none.
+	for _, sc := range by[SettingZeroShot] {
+		c := sc.EmbeddingCosine
+		switch {
+		case EnglishDerived(sc.Lang) && (c == nil || math.IsNaN(*c) || math.Abs(*c) >= 0.99):
+			t.Errorf("%s zero-shot score has embedding cosine %v, want one in (-0.99, 0.99)", sc.Lang, c)
+		case !EnglishDerived(sc.Lang) && c != nil:
+			t.Errorf("%s zero-shot score has an embedding cosine (%v) across tokenizers", sc.Lang, *c)
+		}
 	}
 	tokens := map[string][]int64{}
 	for _, a := range res.Adapt {
