@@ -1,12 +1,14 @@
 package benchmark
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +36,11 @@ type Options struct {
 	// (nice 19) on one core, as on a machine shared with a background job,
 	// and reports its throughput as a fraction of the quiet run's.
 	BesideHog bool
+	// HogRounds is how many quiet and busy-loop runs of Lethe alternate
+	// when BesideHog is set; the report gives the median of each, so that
+	// the machine's own drift between two runs does not pass for the loop's
+	// effect.
+	HogRounds int
 	// TorchSetups are the PyTorch thread setups to try. The first is the
 	// one a user gets by writing torch.set_num_threads(Threads); the best of
 	// all is reported beside it.
@@ -62,7 +69,7 @@ func (s TorchSetup) String() string {
 // would write it and in its best thread setup.
 func DefaultOptions() Options {
 	return Options{
-		Preset: "small", BatchSize: 32, SeqLen: 128, Dropout: 0.1, Warmup: 2, Steps: 10, Threads: 2, Torch: true,
+		Preset: "small", BatchSize: 32, SeqLen: 128, Dropout: 0.1, Warmup: 4, Steps: 10, Threads: 2, Torch: true, HogRounds: 3,
 		TorchSetups: []TorchSetup{{2, 0}, {2, 1}, {1, 2}, {1, 1}},
 	}
 }
@@ -89,6 +96,7 @@ type Report struct {
 	NumCPU        int          `json:"num_cpu"`
 	MaskedPerStep int          `json:"masked_per_update"`
 	CPU           CPU          `json:"cpu"`
+	Pinned        bool         `json:"pinned"` // Lethe's workers bound to CPUs of their own
 	// StepFlops is one update's GEMM flops (forward, input and weight
 	// gradients; the other ops are not counted); FMAPeak the machine's
 	// measured multiply-add peak on Threads cores, in flop/s.
@@ -98,6 +106,11 @@ type Report struct {
 	BesideHog *Throughput `json:"beside_hog,omitempty"`
 	// HogShare is the share of one core the busy loop got meanwhile.
 	HogShare float64 `json:"hog_share,omitempty"`
+	// QuietRounds and HogRounds are Lethe's tokens/s in each of the
+	// alternating quiet and busy-loop runs; Lethe and BesideHog are their
+	// medians.
+	QuietRounds []float64 `json:"quiet_rounds,omitempty"`
+	HogRounds   []float64 `json:"hog_rounds,omitempty"`
 	// TorchBesideHog is PyTorch's best setup beside the same busy loop.
 	TorchBesideHog *Throughput `json:"torch_beside_hog,omitempty"`
 }
@@ -123,6 +136,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	blas.SetThreads(1)
 	pool := parallel.New(o.Threads)
 	defer pool.Close()
+	rep.Pinned = pool.Pinned()
 	logf("bench: Lethe, %s preset, %d x %d tokens, dropout %g, %d threads: %d warm-up + %d timed updates",
 		o.Preset, o.BatchSize, o.SeqLen, o.Dropout, o.Threads, o.Warmup, o.Steps)
 	lethe, masked, err := runLethe(ctx, cfg, o, pool)
@@ -133,21 +147,45 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	logf("bench: Lethe %.0f tokens/s", lethe.TokensPerSec)
 
 	if o.BesideHog {
-		logf("bench: Lethe again, beside a nice-19 busy loop")
-		h, err := startHog()
-		if err != nil {
-			return nil, err
+		quiet, beside := []Throughput{lethe}, []Throughput(nil)
+		var hogCPU, hogWall float64
+		rounds := max(1, o.HogRounds)
+		for r := range rounds {
+			if r > 0 {
+				t, _, err := runLethe(ctx, cfg, o, pool)
+				if err != nil {
+					return nil, err
+				}
+				quiet = append(quiet, t)
+				logf("bench: Lethe %.0f tokens/s (quiet, round %d of %d)", t.TokensPerSec, r+1, rounds)
+			}
+			h, err := startHog()
+			if err != nil {
+				return nil, err
+			}
+			before, start := h.cpuSeconds(), time.Now()
+			t, _, err := runLethe(ctx, cfg, o, pool)
+			hogCPU += h.cpuSeconds() - before
+			hogWall += time.Since(start).Seconds()
+			h.stop()
+			if err != nil {
+				return nil, err
+			}
+			beside = append(beside, t)
+			logf("bench: Lethe %.0f tokens/s beside a nice-19 busy loop (round %d of %d)", t.TokensPerSec, r+1, rounds)
 		}
-		before, start := h.cpuSeconds(), time.Now()
-		t, _, err := runLethe(ctx, cfg, o, pool)
-		rep.HogShare = (h.cpuSeconds() - before) / time.Since(start).Seconds()
-		h.stop()
-		if err != nil {
-			return nil, err
+		rep.HogShare = hogCPU / hogWall
+		for i := range quiet {
+			rep.QuietRounds = append(rep.QuietRounds, quiet[i].TokensPerSec)
+			rep.HogRounds = append(rep.HogRounds, beside[i].TokensPerSec)
 		}
+		// Peak RSS is the process's high-water mark, which later rounds
+		// inherit from earlier ones: only the first run's is Lethe's own.
+		rep.Lethe = median(quiet)
+		t := median(beside)
+		rep.Lethe.PeakRSSBytes, t.PeakRSSBytes = quiet[0].PeakRSSBytes, quiet[0].PeakRSSBytes
 		t.Name += " beside a nice-19 busy loop"
 		rep.BesideHog = &t
-		logf("bench: Lethe beside the loop %.0f tokens/s", t.TokensPerSec)
 	}
 
 	logf("bench: timing the step's GEMMs alone")
@@ -255,7 +293,11 @@ func runLethe(ctx context.Context, cfg roberta.Config, o Options, pool *parallel
 		loss = l
 		return nil
 	}
-	for u := range o.Warmup {
+	// The warm-up sees every batch at least once: the buffers of the masked
+	// rows grow to the largest masked count met, and would otherwise grow
+	// inside the timed updates and count as allocations per update.
+	warmup := max(o.Warmup, batches)
+	for u := range warmup {
 		if err := step(u); err != nil {
 			return Throughput{}, 0, err
 		}
@@ -263,7 +305,7 @@ func runLethe(ctx context.Context, cfg roberta.Config, o Options, pool *parallel
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	for u := o.Warmup; u < o.Warmup+o.Steps; u++ {
+	for u := warmup; u < warmup+o.Steps; u++ {
 		if err := ctx.Err(); err != nil {
 			return Throughput{}, 0, err
 		}
@@ -323,13 +365,26 @@ func runTorch(ctx context.Context, cfg roberta.Config, o Options, s TorchSetup) 
 		SecondsPerUpdate: r.SecondsPerUpdate, PeakRSSBytes: r.PeakRSSBytes, Loss: r.Loss}, nil
 }
 
+// median returns the run with the median tokens/s (the lower middle one of
+// an even count).
+func median(runs []Throughput) Throughput {
+	s := slices.Clone(runs)
+	slices.SortFunc(s, func(a, b Throughput) int { return cmp.Compare(a.TokensPerSec, b.TokensPerSec) })
+	return s[(len(s)-1)/2]
+}
+
 // WriteText prints the report as a table with the ratios the issue asks for.
 func (r *Report) WriteText(w io.Writer) {
 	o := r.Options
 	fmt.Fprintf(w, "Training throughput, %s preset, batch %d x %d tokens, dropout %g, AdamW, %d threads (%d CPUs)\n",
 		o.Preset, o.BatchSize, o.SeqLen, o.Dropout, o.Threads, r.NumCPU)
 	fmt.Fprintf(w, "CPU: %s; flags: %s\n", r.CPU.Model, strings.Join(r.CPU.Flags, " "))
-	fmt.Fprintf(w, "Lethe's kernels: %s (SIMD) and OpenBLAS %s (GEMM)\n\n", r.CPU.Kernels, r.CPU.GEMMCore)
+	fmt.Fprintf(w, "Lethe's kernels: %s (SIMD) and OpenBLAS %s (GEMM)\n", r.CPU.Kernels, r.CPU.GEMMCore)
+	if r.Pinned {
+		fmt.Fprintf(w, "Lethe's threads: one per CPU, each bound to its CPU (LETHE_PIN=0 leaves them to the OS)\n\n")
+	} else {
+		fmt.Fprintf(w, "Lethe's threads: placed by the OS (LETHE_PIN=1 binds each to a CPU of its own)\n\n")
+	}
 	fmt.Fprintf(w, "%-58s %10s %10s %10s\n", "trainer", "tokens/s", "s/update", "peak RSS")
 	row := func(t Throughput) {
 		fmt.Fprintf(w, "%-58s %10.0f %10.3f %9.0fM\n", t.Name, t.TokensPerSec, t.SecondsPerUpdate, float64(t.PeakRSSBytes)/(1<<20))
@@ -352,8 +407,12 @@ func (r *Report) WriteText(w io.Writer) {
 			o.Threads, r.FMAPeak/1e9, fl/1e9, 100*fl/r.FMAPeak)
 	}
 	if r.BesideHog != nil {
-		fmt.Fprintf(w, "Beside a nice-19 busy loop Lethe keeps %.0f%% of its quiet throughput (the loop got %.0f%% of a core meanwhile)\n",
-			100*r.BesideHog.TokensPerSec/r.Lethe.TokensPerSec, 100*r.HogShare)
+		rounds := make([]string, len(r.HogRounds))
+		for i := range rounds {
+			rounds[i] = fmt.Sprintf("%.0f%%", 100*r.HogRounds[i]/r.QuietRounds[i])
+		}
+		fmt.Fprintf(w, "Beside a nice-19 busy loop Lethe keeps %.0f%% of its quiet throughput (medians of %d alternating runs each; round by round %s); the loop got %.0f%% of a core meanwhile\n",
+			100*r.BesideHog.TokensPerSec/r.Lethe.TokensPerSec, len(r.HogRounds), strings.Join(rounds, ", "), 100*r.HogShare)
 	}
 	if r.TorchUser != nil {
 		fmt.Fprintf(w, "Lethe / PyTorch as a user writes it (%s): %.2fx tokens/s, %.2fx peak memory\n",

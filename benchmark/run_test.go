@@ -13,7 +13,7 @@ func TestRunTiny(t *testing.T) {
 	o := DefaultOptions()
 	o.Preset, o.BatchSize, o.SeqLen, o.Warmup, o.Steps = "tiny", 4, 16, 1, 2
 	o.TorchSetups = []TorchSetup{{TorchThreads: 1, OpenBLASThreads: 1}}
-	o.BesideHog = true
+	o.BesideHog, o.HogRounds = true, 2
 	rep, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +32,10 @@ func TestRunTiny(t *testing.T) {
 	}
 	if rep.BesideHog == nil || rep.BesideHog.TokensPerSec <= 0 || rep.TorchBesideHog == nil || rep.TorchBesideHog.TokensPerSec <= 0 {
 		t.Errorf("missing the runs beside the busy loop: %+v, %+v", rep.BesideHog, rep.TorchBesideHog)
+	}
+	if len(rep.QuietRounds) != 2 || len(rep.HogRounds) != 2 || rep.Lethe.TokensPerSec != min(rep.QuietRounds[0], rep.QuietRounds[1]) {
+		t.Errorf("quiet rounds %v, busy-loop rounds %v, Lethe %v tokens/s: want 2 of each and the lower middle quiet one",
+			rep.QuietRounds, rep.HogRounds, rep.Lethe.TokensPerSec)
 	}
 	// tiny: C=32, F=64, V=100, 2 layers, 2 heads of 16; N = 4*16 rows.
 	const N, C, F, V, HS = 64, 32, 64, 100, 16

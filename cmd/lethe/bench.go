@@ -22,8 +22,9 @@ resident memory of each, their ratios, Lethe's allocations per update, Lethe's f
 of the GEMM-only bound (the step's matrix products timed alone), and its GEMM flop rate as
 a fraction of the machine's multiply-add peak, measured by a loop of independent FMAs. The
 CPU model, its vector instruction sets and the kernels Lethe chose (LETHE_SIMD=go, sse2,
-avx2 or avx512 caps them) are printed first. --beside-hog reruns Lethe beside a nice-19
-busy loop on one core, as on a machine shared with a background job.
+avx2 or avx512 caps them) are printed first. --beside-hog also runs Lethe beside a nice-19
+busy loop on one core, as on a machine shared with a background job: --hog-rounds quiet
+and busy-loop runs alternate, and the medians of each are compared.
 
 PyTorch is run first as a user writes it (torch.set_num_threads(2), OpenBLAS left at its
 default) and then in other thread setups; the best one is reported beside it. Run it on an
@@ -34,12 +35,13 @@ otherwise idle machine: the figures are only as quiet as the machine.`,
 			fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "sequences per update")
 			fs.IntVar(&o.SeqLen, "seq-len", o.SeqLen, "tokens per sequence")
 			fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "hidden and attention dropout")
-			fs.IntVar(&o.Warmup, "warmup", o.Warmup, "untimed updates before timing")
+			fs.IntVar(&o.Warmup, "warmup", o.Warmup, "untimed updates before timing (Lethe runs at least 4: one per batch it cycles through)")
 			fs.IntVar(&o.Steps, "steps", o.Steps, "timed updates")
 			fs.IntVar(&o.Threads, "threads", o.Threads, "cores for Lethe and PyTorch")
 			noTorch := fs.Bool("no-torch", false, "skip PyTorch (Lethe and the GEMM bound only)")
 			userOnly := fs.Bool("torch-user-only", false, "run PyTorch only as a user writes it (skip the thread-setup search)")
 			fs.BoolVar(&o.BesideHog, "beside-hog", false, "also run Lethe beside a nice-19 busy loop on one core and report the ratio to the quiet run")
+			fs.IntVar(&o.HogRounds, "hog-rounds", o.HogRounds, "with --beside-hog: alternating quiet and busy-loop runs of Lethe (medians reported)")
 			jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 			return func(ctx context.Context, env *runEnv) error {
 				o.Torch = !*noTorch

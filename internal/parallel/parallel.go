@@ -13,9 +13,17 @@
 // Idle workers spin briefly and then sleep on a futex (Linux; elsewhere they
 // poll with short sleeps). The futex, unlike a channel, never needs a runtime
 // waiter record, so the loops stay allocation-free even when workers sleep.
+//
+// A pool with one worker per CPU the process may use binds each worker's
+// thread to its own CPU (Linux; LETHE_PIN=0 turns this off, LETHE_PIN=1
+// pins smaller pools too). Unpinned, a worker that slept and woke while a
+// core was busy with another process was often queued behind the other
+// worker on the same core, leaving the busy process a core to itself until
+// the kernel rebalanced, tens of milliseconds later.
 package parallel
 
 import (
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -42,6 +50,11 @@ const maxChunks = 1<<16 - 1
 type Pool struct {
 	workers int
 	closed  atomic.Bool
+
+	// pinned is set when New bound the caller's thread to one CPU (and
+	// each helper to another); callerMask is the caller's CPU set before.
+	pinned     bool
+	callerMask cpuMask
 
 	// The current loop. fn and n are written by the caller before it
 	// publishes the loop in claim, and read by a worker only after it has
@@ -76,6 +89,11 @@ type Pool struct {
 // (even at nice 19) each handoff let that process take a core: Lethe kept
 // about 87% of its throughput beside a nice-19 busy loop, and 95% with the
 // spare P (docs/PERFORMANCE.md).
+//
+// When the pool is pinned (see the package doc), New locks the calling
+// goroutine to its thread and binds that thread to the first CPU, and Close
+// restores the thread's CPU set and unlocks it: create, drive and close a
+// pinned pool from one goroutine.
 func New(workers int) *Pool {
 	if workers < 1 {
 		workers = 1
@@ -84,11 +102,51 @@ func New(workers int) *Pool {
 		runtime.GOMAXPROCS(workers + 1)
 	}
 	p := &Pool{workers: workers}
-	for range workers - 1 {
-		go p.helper()
+	cpus := pinCPUs(workers)
+	if cpus != nil {
+		runtime.LockOSThread()
+		p.callerMask, _ = threadAffinity()
+		p.pinned = setThreadAffinity(only(cpus[0]))
+		if !p.pinned {
+			runtime.UnlockOSThread()
+		}
+	}
+	for i := range workers - 1 {
+		cpu := -1
+		if p.pinned {
+			cpu = cpus[i+1]
+		}
+		go p.helper(cpu)
 	}
 	return p
 }
+
+// processCPUs are the CPUs the process may run on, read before any pool
+// pinned a thread.
+var processCPUs = func() []int {
+	m, ok := threadAffinity()
+	if !ok {
+		return nil
+	}
+	return m.cpus()
+}()
+
+// pinCPUs returns the CPUs to pin a pool of workers workers to (the
+// caller's thread to the first), or nil to leave placement to the
+// operating system.
+func pinCPUs(workers int) []int {
+	mode := os.Getenv("LETHE_PIN")
+	if !canPin || workers < 2 || workers > len(processCPUs) || mode == "0" {
+		return nil
+	}
+	if mode != "1" && workers != len(processCPUs) {
+		return nil
+	}
+	return processCPUs[:workers]
+}
+
+// Pinned reports whether the pool's workers are bound to CPUs of their own.
+func (p *Pool) Pinned() bool { return p.pinned }
 
 // Workers reports how many workers run a loop's chunks at once.
 func (p *Pool) Workers() int { return p.workers }
@@ -160,7 +218,7 @@ func (p *Pool) wait(chunks uint32) {
 			} else if time.Since(start) > spinTime {
 				break
 			}
-			runtime.Gosched()
+			p.yield()
 		}
 	}
 	for {
@@ -176,7 +234,11 @@ func (p *Pool) wait(chunks uint32) {
 
 // helper is the loop of one pool goroutine: wait for a new loop, claim its
 // chunks, until Close.
-func (p *Pool) helper() {
+func (p *Pool) helper(cpu int) {
+	if cpu >= 0 {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		setThreadAffinity(only(cpu))
+	}
 	var seen uint32
 	for {
 		seen = p.await(seen)
@@ -201,7 +263,7 @@ func (p *Pool) await(seen uint32) uint32 {
 			} else if time.Since(start) > spinTime {
 				break
 			}
-			runtime.Gosched()
+			p.yield()
 		}
 	}
 	for {
@@ -218,9 +280,25 @@ func (p *Pool) await(seen uint32) uint32 {
 	}
 }
 
+// yield lets the Go scheduler run other goroutines from a spin loop, on an
+// unpinned pool only: a goroutine locked to its thread that yields must be
+// handed back to that thread by another, two thread wake-ups per call, which
+// slowed a pinned pool measurably and made the runtime create threads
+// (allocations) during training (docs/PERFORMANCE.md). The runtime still
+// preempts a pinned spinner when it must (garbage collection).
+func (p *Pool) yield() {
+	if !p.pinned {
+		runtime.Gosched()
+	}
+}
+
 // Close stops the pool's goroutines. The pool must not be used afterwards.
 func (p *Pool) Close() {
 	p.closed.Store(true)
 	p.gen.Add(1)
 	futexWake(&p.gen)
+	if p.pinned {
+		setThreadAffinity(p.callerMask)
+		runtime.UnlockOSThread()
+	}
 }
