@@ -189,11 +189,15 @@ func (r *runner) header(format string, args ...any) {
 	fmt.Fprintf(r.log, "\n[%d/%d] %s\n", r.step, r.steps, fmt.Sprintf(format, args...))
 }
 
-// timed adds the duration of fn to the stage kind's wall time.
+// timed adds the duration of fn to the stage kind's wall time and logs it.
 func (r *runner) timed(kind string, fn func() error) error {
 	t := time.Now()
 	err := fn()
-	r.res.Stages[kind] += time.Since(t).Seconds()
+	d := time.Since(t)
+	r.res.Stages[kind] += d.Seconds()
+	if err == nil {
+		fmt.Fprintf(r.log, "%s stage: %s\n", kind, fmtDuration(d.Seconds()))
+	}
 	return err
 }
 
