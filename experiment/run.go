@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"time"
 
 	"lethe/checkpoint"
@@ -51,6 +52,7 @@ type runner struct {
 	res     *Results
 	step    int
 	steps   int
+	clock   *stageClock
 	started time.Time
 }
 
@@ -95,6 +97,22 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		adaptRuns += len(c.Adapt.budgets(lang)) * c.Adapt.Replicates()
 	}
 	r.steps = 2*len(langs) + c.Seeds*(len(c.Arms)+len(c.Arms)*adaptRuns+2*len(c.Arms)*len(c.Tasks))
+	pretrained := len(c.Arms)
+	if slices.Contains(c.Arms, ArmRandom) {
+		pretrained--
+	}
+	tokenizers := 0
+	for _, lang := range langs {
+		if !EnglishDerived(lang) {
+			tokenizers++
+		}
+	}
+	r.clock = newStageClock(map[string]int{
+		"tokenizer": tokenizers, "data": len(langs),
+		"pretrain": c.Seeds * pretrained, "random body": c.Seeds * (len(c.Arms) - pretrained),
+		"adapt":    c.Seeds * len(c.Arms) * adaptRuns,
+		"finetune": c.Seeds * len(c.Arms) * len(c.Tasks), "evaluate": c.Seeds * len(c.Arms) * len(c.Tasks),
+	})
 
 	for _, lang := range langs {
 		if EnglishDerived(lang) {
@@ -183,10 +201,15 @@ func (r *runner) write() error {
 	return nil
 }
 
-// header announces a stage.
-func (r *runner) header(format string, args ...any) {
+// header announces a stage of kind kind (a key of the stage clock's plan)
+// and, once every kind has run once, the time the experiment has left.
+func (r *runner) header(kind, format string, args ...any) {
 	r.step++
 	fmt.Fprintf(r.log, "\n[%d/%d] %s\n", r.step, r.steps, fmt.Sprintf(format, args...))
+	r.clock.begin(kind, time.Now())
+	if d, ok := r.clock.left(); ok {
+		fmt.Fprintf(r.log, "experiment: about %s left, at this run's pace so far\n", fmtDuration(d.Seconds()))
+	}
 }
 
 // timed adds the duration of fn to the stage kind's wall time and logs it.
@@ -324,9 +347,10 @@ func (r *runner) tokenizer(ctx context.Context, lang string) error {
 	if lang == "en" {
 		vocab = r.c.Tokenizer.EnglishVocab
 	}
-	r.header("tokenizer %s: %d pieces from %s", lang, vocab, r.c.corpusFile(lang))
+	r.header("tokenizer", "tokenizer %s: %d pieces from %s", lang, vocab, r.c.corpusFile(lang))
 	if _, err := os.Stat(path); err == nil {
 		fmt.Fprintf(r.log, "cached: %s\n", path)
+		r.clock.hit()
 		return nil
 	}
 	return r.timed("tokenizers", func() error {
@@ -356,9 +380,10 @@ func (r *runner) tokenizer(ctx context.Context, lang string) error {
 // capped at Pretrain.MaxCorpusBytes when that is set.
 func (r *runner) data(ctx context.Context, lang string) error {
 	dir := r.l.Data(lang)
-	r.header("token files %s: %s", lang, dir)
+	r.header("data", "token files %s: %s", lang, dir)
 	if _, err := prepare.ReadSummary(dir); err == nil {
 		fmt.Fprintf(r.log, "cached: %s\n", dir)
+		r.clock.hit()
 		return nil
 	}
 	return r.timed("data", func() error {
@@ -467,10 +492,15 @@ func (r *runner) modelConfig(vocab int) roberta.Config {
 // pretrain runs one arm's stage 1 and returns the checkpoint it hands over.
 func (r *runner) pretrain(ctx context.Context, seed int, arm string) (string, error) {
 	dir := r.l.Pretrain(seed, arm)
-	r.header("pretrain %s (seed %d) into %s", arm, seed, dir)
+	kind := "pretrain"
+	if arm == ArmRandom {
+		kind = "random body"
+	}
+	r.header(kind, "pretrain %s (seed %d) into %s", arm, seed, dir)
 	var sum PretrainSummary
 	if readDone(dir, &sum) {
 		fmt.Fprintf(r.log, "cached: hands over %s\n", sum.HandOver)
+		r.clock.hit()
 		r.res.Pretrain = append(r.res.Pretrain, sum)
 		return sum.HandOver, nil
 	}
@@ -600,11 +630,12 @@ func summarisePretrain(dir, arm string, sum *PretrainSummary) error {
 // of the body of pipeline seed seed.
 func (r *runner) adapt(ctx context.Context, seed, rep int, arm, lang string, budget int64, from string) error {
 	dir := r.l.Adapt(seed, rep, arm, lang, r.c.Adapt.stored(budget))
-	r.header("adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, budget, r.c.Adapt.Updates)
+	r.header("adapt", "adapt %s to %s (seed %d, adaptation seed %d): %d tokens, %d updates", arm, lang, seed, rep, budget, r.c.Adapt.Updates)
 	var sum AdaptSummary
 	if readDone(dir, &sum) {
 		if sum.EmbeddingDraw == train.EmbeddingDraw {
 			fmt.Fprintln(r.log, "cached")
+			r.clock.hit()
 			r.res.Adapt = append(r.res.Adapt, sum)
 			return nil
 		}
@@ -706,10 +737,11 @@ func budgetTokens(o train.Options) (int64, error) {
 func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (string, error) {
 	dir := r.l.Finetune(seed, arm, t)
 	best := filepath.Join(dir, checkpoint.Best)
-	r.header("fine-tune %s on English %s (seed %d)", arm, t, seed)
+	r.header("finetune", "fine-tune %s on English %s (seed %d)", arm, t, seed)
 	var done struct{ BestDev float64 }
 	if readDone(dir, &done) {
 		fmt.Fprintf(r.log, "cached: dev accuracy %.2f\n", done.BestDev)
+		r.clock.hit()
 		return best, nil
 	}
 	err := r.timed("finetune", func() error {
@@ -764,17 +796,19 @@ func (r *runner) finetune(ctx context.Context, seed int, arm, t, from string) (s
 // cached as JSON in the eval directory.
 func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body string) error {
 	dir := r.l.Eval(seed, arm, t)
-	r.header("evaluate %s %s (seed %d): English, controls, ceilings and zero-shot in %d languages at %d adaptation checkpoints of %d adaptation seed(s)",
+	r.header("evaluate", "evaluate %s %s (seed %d): English, controls, ceilings and zero-shot in %d languages at %d adaptation checkpoints of %d adaptation seed(s)",
 		arm, t, seed, len(r.c.Languages), len(r.c.Adapt.SaveAt), r.c.Adapt.Replicates())
 	return r.timed("evaluate", func() error {
 		var english *finetune.Model // the task model, loaded once for English and every ceiling
 		var bodyEmb []float32       // the body's token embeddings, read once for every embedding cosine
+		computed := false           // whether any score was not in the cache
 		// score evaluates model (made by splice when the score is not
 		// cached) on file.
 		score := func(model string, splice func(out string) error, file, lang, setting string, u, rep int, budget int64) error {
 			path := filepath.Join(dir, scoreFile(lang, setting, u, rep, budget))
 			var res evaluate.Result
 			if raw, err := os.ReadFile(path); err != nil || json.Unmarshal(raw, &res) != nil || res.Overall == nil {
+				computed = true
 				m := english
 				if splice != nil {
 					model = filepath.Join(dir, ".spliced")
@@ -859,6 +893,9 @@ func (r *runner) evaluate(ctx context.Context, seed int, arm, t, taskModel, body
 			}
 		}
 		fmt.Fprintf(r.log, "%s\n", r.scoreLine(seed, arm, t))
+		if !computed {
+			r.clock.hit()
+		}
 		return nil
 	})
 }

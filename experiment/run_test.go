@@ -183,6 +183,11 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	if strings.Contains(third.String(), "resuming from") || strings.Count(third.String(), "cached") < 9 {
 		t.Errorf("third run redid work:\n%s", third.String())
 	}
+	// Cache hits teach the time estimate nothing: no stage ran, so no estimate.
+	const eta = "left, at this run's pace"
+	if strings.Contains(third.String(), eta) {
+		t.Errorf("the cached run estimated the time left:\n%s", third.String())
+	}
 	// Stage times are summed over runs: the cached third run keeps them.
 	for _, k := range []string{"pretrain", "adapt", "finetune"} {
 		if res3.Stages[k] < res.Stages[k] || res.Stages[k] <= 0 {
@@ -212,6 +217,11 @@ func TestInterruptedExperimentResumes(t *testing.T) {
 	}
 	if len(res.Scores) != 2*3*6 {
 		t.Errorf("%d scores over 2 seeds, want 36", len(res.Scores))
+	}
+	// Once seed 2 has run a stage of every kind (its random body last), each
+	// stage announces the time left.
+	if _, after, found := strings.Cut(fourth.String(), "pretrain random (seed 2)"); !found || !strings.Contains(after, eta) {
+		t.Errorf("no time estimate once every kind of stage had run:\n%s", fourth.String())
 	}
 }
 

@@ -41,6 +41,9 @@ read), en-reverse and en-shuffle (that text with its word order inverted or shuf
 
 Each arm goes through every stage before the next arm starts, and results.json and the report are
 rewritten after each, so a long experiment can be read while it runs.
+Every stage logs its wall time, and once a stage of each kind (pretraining, adaptation,
+fine-tuning, evaluation) has run, every stage announces how long the experiment has left at
+the pace of this run.
 
 Presets: quick (the default, minutes: the pipeline check and what a briefly pretrained body does
 for relearning embeddings, against a random body; no forgetting arm),
