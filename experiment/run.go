@@ -212,13 +212,14 @@ func (r *runner) header(kind, format string, args ...any) {
 	}
 }
 
-// timed adds the duration of fn to the stage kind's wall time and logs it.
+// timed adds the duration of fn to the stage kind's wall time and logs it,
+// unless the stage was found in the cache.
 func (r *runner) timed(kind string, fn func() error) error {
 	t := time.Now()
 	err := fn()
 	d := time.Since(t)
 	r.res.Stages[kind] += d.Seconds()
-	if err == nil {
+	if err == nil && !r.clock.cached {
 		fmt.Fprintf(r.log, "%s stage: %s\n", kind, fmtDuration(d.Seconds()))
 	}
 	return err
