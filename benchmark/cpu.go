@@ -61,14 +61,15 @@ func ReadCPU() CPU {
 	return c
 }
 
-// hog is a shell busy loop at nice 19, the neighbour of --beside-hog.
+// hog is a shell busy loop, the neighbour of --beside-hog.
 type hog struct {
 	cmd *exec.Cmd
 }
 
-// startHog starts the busy loop.
-func startHog() (*hog, error) {
-	cmd := exec.Command("nice", "-n", "19", "sh", "-c", "while :; do :; done")
+// startHog starts the busy loop at the given niceness (19, the lowest
+// priority, for a background job; 0 for a neighbour with an equal claim).
+func startHog(nice int) (*hog, error) {
+	cmd := exec.Command("nice", "-n", strconv.Itoa(nice), "sh", "-c", "while :; do :; done")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: starting the busy loop: %w", err)

@@ -13,7 +13,7 @@ func TestRunTiny(t *testing.T) {
 	o := DefaultOptions()
 	o.Preset, o.BatchSize, o.SeqLen, o.Warmup, o.Steps = "tiny", 4, 16, 1, 2
 	o.TorchSetups = []TorchSetup{{TorchThreads: 1, OpenBLASThreads: 1}}
-	o.BesideHog, o.HogRounds = true, 2
+	o.BesideHog, o.HogRounds, o.HogNice = true, 2, 0 // a neighbour with an equal claim
 	rep, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +33,9 @@ func TestRunTiny(t *testing.T) {
 	if rep.BesideHog == nil || rep.BesideHog.TokensPerSec <= 0 || rep.TorchBesideHog == nil || rep.TorchBesideHog.TokensPerSec <= 0 {
 		t.Errorf("missing the runs beside the busy loop: %+v, %+v", rep.BesideHog, rep.TorchBesideHog)
 	}
+	if len(rep.TorchBesideHogSetups) != len(o.TorchSetups) {
+		t.Errorf("PyTorch beside the busy loop in %d setups, want every one of %d", len(rep.TorchBesideHogSetups), len(o.TorchSetups))
+	}
 	if len(rep.QuietRounds) != 2 || len(rep.HogRounds) != 2 || rep.Lethe.TokensPerSec != min(rep.QuietRounds[0], rep.QuietRounds[1]) {
 		t.Errorf("quiet rounds %v, busy-loop rounds %v, Lethe %v tokens/s: want 2 of each and the lower middle quiet one",
 			rep.QuietRounds, rep.HogRounds, rep.Lethe.TokensPerSec)
@@ -50,9 +53,22 @@ func TestRunTiny(t *testing.T) {
 	var buf bytes.Buffer
 	rep.WriteText(&buf)
 	for _, want := range []string{"GEMM-only bound", "Lethe / PyTorch as a user writes it", "best thread setup", "allocations per update",
-		"FMA peak", "CPU: ", "busy loop"} {
+		"FMA peak", "CPU: ", "Beside a nice-0 busy loop Lethe keeps", "PyTorch's best setup there"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// TestRunRejectsBadNiceness checks that a niceness nice(1) would refuse or
+// silently clamp is an error before anything runs.
+func TestRunRejectsBadNiceness(t *testing.T) {
+	for _, nice := range []int{-1, 20} {
+		o := DefaultOptions()
+		o.Preset, o.BesideHog, o.HogNice = "tiny", true, nice
+		_, err := Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), "niceness") {
+			t.Errorf("niceness %d: error %v, want one about the niceness", nice, err)
 		}
 	}
 }
