@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"lethe/internal/blas"
+	"lethe/internal/parallel"
 	"lethe/internal/simd"
 )
 
@@ -71,7 +72,7 @@ type hog struct {
 func startHog(nice int) (*hog, error) {
 	cmd := exec.Command("nice", "-n", strconv.Itoa(nice), "sh", "-c", "while :; do :; done")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := parallel.OnProcessCPUs(cmd.Start); err != nil { // free to run on any CPU, as a neighbour is
 		return nil, fmt.Errorf("bench: starting the busy loop: %w", err)
 	}
 	return &hog{cmd: cmd}, nil

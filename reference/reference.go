@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"lethe/internal/parallel"
 )
 
 // Python is the interpreter that has Debian's python3-torch.
@@ -42,7 +44,9 @@ func Run(ctx context.Context, name string, env []string, args ...string) ([]byte
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	// Started on a thread free of any pinned pool's CPU binding, which a
+	// child would inherit (PyTorch confined to one core).
+	if err := parallel.OnProcessCPUs(cmd.Run); err != nil {
 		tail := stderr.Bytes()
 		if len(tail) > 2000 {
 			tail = tail[len(tail)-2000:]

@@ -19,7 +19,9 @@
 // pins smaller pools too). Unpinned, a worker that slept and woke while a
 // core was busy with another process was often queued behind the other
 // worker on the same core, leaving the busy process a core to itself until
-// the kernel rebalanced, tens of milliseconds later.
+// the kernel rebalanced, tens of milliseconds later. A child process
+// inherits the CPU binding of the thread that starts it: start children
+// through OnProcessCPUs.
 package parallel
 
 import (
@@ -121,15 +123,37 @@ func New(workers int) *Pool {
 	return p
 }
 
-// processCPUs are the CPUs the process may run on, read before any pool
-// pinned a thread.
-var processCPUs = func() []int {
-	m, ok := threadAffinity()
-	if !ok {
-		return nil
+// processMask is the CPU set of the process, read before any pool pinned
+// a thread, and processCPUs its CPUs (nil where it cannot be read).
+var (
+	processMask, processMaskOK = threadAffinity()
+	processCPUs                = func() []int {
+		if !processMaskOK {
+			return nil
+		}
+		return processMask.cpus()
+	}()
+)
+
+// OnProcessCPUs runs fn on a thread that may use every CPU in the
+// process's CPU set (as it was before any pool pinned a thread) and returns
+// fn's error. A child process inherits the CPU set of the thread that
+// starts it, and the goroutine that drives a pinned pool runs on a thread
+// bound to one CPU: a child started there (a benchmark's peer, a busy loop)
+// would be confined to that CPU. Start child processes inside fn.
+func OnProcessCPUs(fn func() error) error {
+	if !processMaskOK {
+		return fn()
 	}
-	return m.cpus()
-}()
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread, its CPU set changed, ends with the goroutine.
+		runtime.LockOSThread()
+		setThreadAffinity(processMask)
+		done <- fn()
+	}()
+	return <-done
+}
 
 // pinCPUs returns the CPUs to pin a pool of workers workers to (the
 // caller's thread to the first), or nil to leave placement to the

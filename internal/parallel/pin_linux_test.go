@@ -1,8 +1,11 @@
 package parallel
 
 import (
+	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,4 +84,63 @@ func TestPinnedPoolBindsThreadsAndRestores(t *testing.T) {
 	if m, _ := threadAffinity(); m != before {
 		t.Errorf("after Close the caller's thread may run on %v, want %v as before New", m.cpus(), before.cpus())
 	}
+}
+
+// TestOnProcessCPUsFreesChildren checks that a child process started by the
+// goroutine that drives a pinned pool inherits its one CPU, and that one
+// started through OnProcessCPUs may use every CPU of the process.
+func TestOnProcessCPUsFreesChildren(t *testing.T) {
+	if len(processCPUs) < 2 {
+		t.Skipf("the process may use %d CPU(s)", len(processCPUs))
+	}
+	t.Setenv("LETHE_PIN", "1")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := New(2)
+	defer p.Close()
+	if !p.Pinned() {
+		t.Fatal("a 2-worker pool with LETHE_PIN=1 is not pinned")
+	}
+	if got := childCPUs(t); !slices.Equal(got, processCPUs[:1]) {
+		t.Errorf("a child started on the pinned thread may use CPUs %v, want only %v (else this test shows nothing)", got, processCPUs[:1])
+	}
+	var got []int
+	if err := OnProcessCPUs(func() error { got = childCPUs(t); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, processCPUs) {
+		t.Errorf("a child started through OnProcessCPUs may use CPUs %v, want the process's %v", got, processCPUs)
+	}
+}
+
+// childCPUs starts cat and returns the CPUs its /proc status allows.
+func childCPUs(t *testing.T) []int {
+	out, err := exec.Command("cat", "/proc/self/status").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		list, ok := strings.CutPrefix(line, "Cpus_allowed_list:")
+		if !ok {
+			continue
+		}
+		var cpus []int
+		for _, r := range strings.Split(strings.TrimSpace(list), ",") {
+			lo, hi, ok := strings.Cut(r, "-")
+			a, err1 := strconv.Atoi(lo)
+			b, err2 := a, error(nil)
+			if ok {
+				b, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil {
+				t.Fatalf("cannot read Cpus_allowed_list %q", list)
+			}
+			for c := a; c <= b; c++ {
+				cpus = append(cpus, c)
+			}
+		}
+		return cpus
+	}
+	t.Fatal("no Cpus_allowed_list in /proc/self/status")
+	return nil
 }
