@@ -445,7 +445,7 @@ func (r *Report) WriteText(w io.Writer) {
 			r.TorchBest.Name, r.Lethe.TokensPerSec/r.TorchBest.TokensPerSec, float64(r.Lethe.PeakRSSBytes)/float64(r.TorchBest.PeakRSSBytes))
 		if r.BesideHog != nil && r.TorchBesideHog != nil {
 			fmt.Fprintf(w, "Beside the busy loop: PyTorch's best setup there (%s) keeps %.0f%% of its quiet best; Lethe / PyTorch's best beside the loop: %.2fx tokens/s\n",
-				strings.TrimPrefix(r.TorchBesideHog.Name, "PyTorch "), 100*r.TorchBesideHog.TokensPerSec/r.TorchBest.TokensPerSec, r.BesideHog.TokensPerSec/r.TorchBesideHog.TokensPerSec)
+				o.TorchSetups[fastest(r.TorchBesideHogSetups)], 100*r.TorchBesideHog.TokensPerSec/r.TorchBest.TokensPerSec, r.BesideHog.TokensPerSec/r.TorchBesideHog.TokensPerSec)
 		}
 	}
 }
