@@ -286,6 +286,21 @@ func LoadOverrides(c *Config, path string) error {
 	return nil
 }
 
+// DropPresetBudgets removes the language budgets that preset p set for
+// languages c no longer lists, so that narrowing the languages (--langs, or
+// "languages" in a --config file) needs no other edit. A budget set by the
+// overrides for a language c does not list stays, for Validate to report.
+func (c *Config) DropPresetBudgets(p Config) {
+	for l, b := range c.Adapt.LanguageBudgets {
+		if !slices.Contains(c.Languages, l) && slices.Equal(b, p.Adapt.LanguageBudgets[l]) {
+			delete(c.Adapt.LanguageBudgets, l)
+		}
+	}
+	if len(c.Adapt.LanguageBudgets) == 0 {
+		c.Adapt.LanguageBudgets = nil
+	}
+}
+
 // Validate checks the configuration before anything runs.
 func (c *Config) Validate() error {
 	switch {

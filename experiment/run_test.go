@@ -382,6 +382,30 @@ func TestMissingDataNamesTheBuildCommand(t *testing.T) {
 	}
 }
 
+// TestDropPresetBudgets checks that narrowing the curves preset's languages
+// drops the preset's budgets for the languages left out, and only those.
+func TestDropPresetBudgets(t *testing.T) {
+	p, err := Preset("curves")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := Preset("curves")
+	c.Data, c.Languages = "data", []string{LangRelearn, LangReverse}
+	c.DropPresetBudgets(p)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("curves narrowed to %v: %v", c.Languages, err)
+	}
+	if _, ok := c.Adapt.LanguageBudgets[LangShuffle]; ok || len(c.Adapt.LanguageBudgets[LangReverse]) != 1 {
+		t.Errorf("language budgets %v: want %s's kept and %s's dropped", c.Adapt.LanguageBudgets, LangReverse, LangShuffle)
+	}
+	// A budget the user set for a language they do not list is still an error.
+	c.Adapt.LanguageBudgets[LangShuffle] = []int64{5000}
+	c.DropPresetBudgets(p)
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), LangShuffle) {
+		t.Errorf("a user's budget for an unlisted language: error %v, want one naming %s", err, LangShuffle)
+	}
+}
+
 func TestPresetsValidate(t *testing.T) {
 	for _, name := range PresetNames() {
 		c, err := Preset(name)

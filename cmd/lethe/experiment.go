@@ -109,6 +109,8 @@ results.json, running nothing.`,
 				if *threads > 0 {
 					c.Threads = *threads
 				}
+				p, _ := experiment.Preset(*preset) // a fresh copy: the overrides may have changed c's maps
+				c.DropPresetBudgets(p)
 				if *out == "" {
 					*out = filepath.Join("runs", "experiment-"+c.Preset)
 				}
