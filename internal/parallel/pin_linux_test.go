@@ -42,21 +42,36 @@ func TestPinCPUsPolicy(t *testing.T) {
 	}
 }
 
-func TestPinnedPoolBindsThreadsAndRestores(t *testing.T) {
+// lockForPinning skips a test on a machine with one CPU, asks for pinned
+// pools, and locks the test's goroutine to its thread until the test ends:
+// a pinned pool is created, driven and closed from one thread.
+func lockForPinning(t *testing.T) {
+	t.Helper()
 	if len(processCPUs) < 2 {
 		t.Skipf("the process may use %d CPU(s)", len(processCPUs))
 	}
 	t.Setenv("LETHE_PIN", "1")
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	before, ok := threadAffinity()
-	if !ok {
-		t.Fatal("sched_getaffinity failed")
-	}
+	t.Cleanup(runtime.UnlockOSThread)
+}
+
+// newPinned returns a 2-worker pool, failing the test if it is not pinned.
+func newPinned(t *testing.T) *Pool {
+	t.Helper()
 	p := New(2)
 	if !p.Pinned() {
 		t.Fatal("a 2-worker pool with LETHE_PIN=1 is not pinned")
 	}
+	return p
+}
+
+func TestPinnedPoolBindsThreadsAndRestores(t *testing.T) {
+	lockForPinning(t)
+	before, ok := threadAffinity()
+	if !ok {
+		t.Fatal("sched_getaffinity failed")
+	}
+	p := newPinned(t)
 	caller := only(processCPUs[0])
 	if m, _ := threadAffinity(); m != caller {
 		t.Errorf("the caller's thread may run on %v, want only CPU %d", m.cpus(), processCPUs[0])
@@ -90,17 +105,9 @@ func TestPinnedPoolBindsThreadsAndRestores(t *testing.T) {
 // goroutine that drives a pinned pool inherits its one CPU, and that one
 // started through OnProcessCPUs may use every CPU of the process.
 func TestOnProcessCPUsFreesChildren(t *testing.T) {
-	if len(processCPUs) < 2 {
-		t.Skipf("the process may use %d CPU(s)", len(processCPUs))
-	}
-	t.Setenv("LETHE_PIN", "1")
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	p := New(2)
+	lockForPinning(t)
+	p := newPinned(t)
 	defer p.Close()
-	if !p.Pinned() {
-		t.Fatal("a 2-worker pool with LETHE_PIN=1 is not pinned")
-	}
 	if got := childCPUs(t); !slices.Equal(got, processCPUs[:1]) {
 		t.Errorf("a child started on the pinned thread may use CPUs %v, want only %v (else this test shows nothing)", got, processCPUs[:1])
 	}
