@@ -112,6 +112,45 @@ func TestLanguageAdaptation(t *testing.T) {
 	}
 }
 
+// TestKeepHeadBias: with KeepHeadBias the pretrained LM-head bias is loaded
+// and stays bit-identical while the embeddings train; a vocabulary of
+// another size is refused, naming both sizes.
+func TestKeepHeadBias(t *testing.T) {
+	data := makeData(t)
+	pre := tinyOptions(t, data, t.TempDir())
+	if _, err := Run(context.Background(), pre); err != nil {
+		t.Fatal(err)
+	}
+	pretrained := filepath.Join(pre.OutDir, checkpoint.Last)
+	before := loadParams(t, pretrained)
+
+	o := tinyOptions(t, data, t.TempDir())
+	o.Stage, o.InitFrom, o.KeepHeadBias = StageLanguage, pretrained, true
+	o.Updates, o.WarmupUpdates = 6, 2
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	after := loadParams(t, filepath.Join(o.OutDir, checkpoint.Last))
+	if !slices.Equal(before.HeadBias.Data, after.HeadBias.Data) {
+		t.Error("LM-head bias changed; KeepHeadBias must keep the pretrained one")
+	}
+	if !slices.ContainsFunc(before.HeadBias.Data, func(v float32) bool { return v != 0 }) {
+		t.Fatal("the pretrained bias is all zero: the test cannot tell kept from zeroed")
+	}
+	if slices.Equal(before.WordEmb.Data, after.WordEmb.Data) {
+		t.Error("token embeddings were not re-drawn and trained")
+	}
+
+	other := t.TempDir()
+	writeTokens(t, filepath.Join(other, "train.tok"), 60, 80, 3)
+	o2 := tinyOptions(t, other, t.TempDir())
+	o2.Stage, o2.InitFrom, o2.KeepHeadBias, o2.ValidFile = StageLanguage, pretrained, true, ""
+	_, err := Run(context.Background(), o2)
+	if err == nil || !strings.Contains(err.Error(), "vocabulary of") || !strings.Contains(err.Error(), "60") {
+		t.Errorf("keeping the bias for a 60-piece vocabulary: err = %v, want a refusal naming the sizes", err)
+	}
+}
+
 func TestLanguageAdaptationOptions(t *testing.T) {
 	data := makeData(t)
 	for _, tc := range []struct {
@@ -123,6 +162,7 @@ func TestLanguageAdaptationOptions(t *testing.T) {
 		{"forgetting", func(o *Options) { o.Stage, o.InitFrom, o.ForgetEvery = StageLanguage, "x", 4 }, "forget"},
 		{"save-at beyond the run", func(o *Options) { o.SaveAt = []int{13} }, "save-at update 13"},
 		{"negative budget", func(o *Options) { o.MaxTokens = -1 }, "max tokens"},
+		{"keep head bias in pretraining", func(o *Options) { o.KeepHeadBias = true }, "only for language adaptation"},
 		{"missing checkpoint", func(o *Options) { o.Stage, o.InitFrom = StageLanguage, "/nonexistent/ckpt" }, "/nonexistent/ckpt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,6 +49,13 @@ type Options struct {
 	// StageLanguage requires it: it is the pretrained body to adapt.
 	InitFrom string
 
+	// KeepHeadBias, for StageLanguage, keeps InitFrom's LM-head bias and
+	// freezes it instead of zeroing and relearning it, as the authors' code
+	// does. The bias is a unigram prior over the pretraining vocabulary, so
+	// this only makes sense when L's tokenizer is the pretraining one (English
+	// relearned as a new language); the vocabularies must be the same size.
+	KeepHeadBias bool
+
 	// MaxTokens, if > 0, caps the training data at a deterministic random
 	// subsample of whole sequences holding at least this many tokens
 	// (dataset.Sequences.Subsample, drawn with Seed): the token budget of a
@@ -135,6 +142,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("batch size %d: need at least 1", o.BatchSize)
 	case o.SeqLen < 2:
 		return fmt.Errorf("sequence length %d: need at least 2", o.SeqLen)
+	case o.KeepHeadBias && o.Stage != StageLanguage:
+		return errors.New("keep head bias: only for language adaptation")
 	case o.Updates < 1:
 		return fmt.Errorf("updates %d: need at least 1", o.Updates)
 	case o.WarmupUpdates < 0 || o.WarmupUpdates > o.Updates:

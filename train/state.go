@@ -49,16 +49,20 @@ type runIdentity struct {
 	InitFrom      string  `json:"init_from,omitempty"`
 	MaxTokens     int64   `json:"max_tokens,omitempty"`
 	EmbeddingDraw string  `json:"embedding_draw,omitempty"` // language adaptation: EmbeddingDraw
+	HeadBias      string  `json:"head_bias,omitempty"`      // language adaptation: "kept" with KeepHeadBias
 }
 
 func (o *Options) identity() runIdentity {
 	id := runIdentity{o.Seed, o.BatchSize, o.SeqLen, o.Updates, o.WarmupUpdates, o.PeakLR, o.Beta1, o.Beta2,
-		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID, "", o.InitFrom, o.MaxTokens, ""}
+		o.Eps, o.WeightDecay, o.ClipNorm, o.ForgetEvery, o.MaskID, "", o.InitFrom, o.MaxTokens, "", ""}
 	if o.Stage != StagePretrain {
 		id.Stage = o.Stage.String()
 	}
 	if o.Stage == StageLanguage {
 		id.EmbeddingDraw = EmbeddingDraw
+	}
+	if o.KeepHeadBias {
+		id.HeadBias = "kept"
 	}
 	return id
 }

@@ -236,8 +236,8 @@ func (r *run) openData(trainFile *dataset.File, vocab int) (validFile *dataset.F
 // language adaptation the vocabulary-indexed tensors (token embeddings, and
 // with them the tied decoder, and the LM-head bias) are not loaded: the
 // embeddings are drawn afresh, N(0, initializer_range) with the padding row
-// zero, from the seed languageDrawSeed(Seed); the bias is zeroed, and the
-// rest of the model is frozen.
+// zero, from the seed languageDrawSeed(Seed); the bias is zeroed (or, with
+// KeepHeadBias, loaded and frozen), and the rest of the model is frozen.
 func (r *run) startFrom() error {
 	o := r.o
 	if o.InitFrom == "" {
@@ -246,16 +246,30 @@ func (r *run) startFrom() error {
 	p := r.model.Params
 	var opts []checkpoint.Option
 	if o.Stage == StageLanguage {
-		opts = append(opts, checkpoint.Skip(p.WordEmb.Name, p.HeadBias.Name))
+		skip := []string{p.WordEmb.Name, p.HeadBias.Name}
+		if o.KeepHeadBias {
+			var cfg roberta.Config
+			if err := checkpoint.LoadConfig(o.InitFrom, &cfg); err != nil {
+				return fmt.Errorf("train: start from: %w", err)
+			}
+			if cfg.VocabSize != r.model.Config.VocabSize {
+				return fmt.Errorf("train: keep head bias: %s has a vocabulary of %d, the new language %d; "+
+					"the pretrained bias only fits the tokenizer it was trained with", o.InitFrom, cfg.VocabSize, r.model.Config.VocabSize)
+			}
+			skip = skip[:1]
+		}
+		opts = append(opts, checkpoint.Skip(skip...))
 	}
 	if err := checkpoint.LoadParams(o.InitFrom, p.All(), opts...); err != nil {
 		return fmt.Errorf("train: start from: %w", err)
 	}
 	if o.Stage == StageLanguage {
 		r.model.ResetWordEmbeddings(languageDrawSeed(o.Seed))
-		clear(p.HeadBias.Data)
+		if !o.KeepHeadBias {
+			clear(p.HeadBias.Data)
+		}
 		for _, q := range p.All() {
-			q.RequiresGrad = q == p.WordEmb || q == p.HeadBias
+			q.RequiresGrad = q == p.WordEmb || (q == p.HeadBias && !o.KeepHeadBias)
 		}
 	}
 	return nil
@@ -280,7 +294,8 @@ func languageDrawSeed(seed uint64) uint64 { return splitmix.Stream(seed, 0x1A96_
 // (everything else), so that forgetting can reset the embeddings' moments,
 // step counter and learning-rate episode on their own. In language
 // adaptation the embeddings group also holds the LM-head bias (it is indexed
-// by the vocabulary, so it is relearnt with it) and the body group is frozen.
+// by the vocabulary, so it is relearnt with it; with KeepHeadBias it stays in
+// the frozen body group) and the body group is frozen.
 func (r *run) buildOptimizer() error {
 	o := r.o
 	sched := optim.LinearSchedule{Peak: o.PeakLR, WarmupUpdates: o.WarmupUpdates, Total: o.Updates}
@@ -292,11 +307,14 @@ func (r *run) buildOptimizer() error {
 	if o.Stage == StageLanguage {
 		var body []*nn.Param
 		for _, q := range p.Body() {
-			if q != p.HeadBias {
+			if q != p.HeadBias || o.KeepHeadBias {
 				body = append(body, q)
 			}
 		}
-		groups[0].Params = []*nn.Param{p.WordEmb, p.HeadBias}
+		groups[0].Params = []*nn.Param{p.WordEmb}
+		if !o.KeepHeadBias {
+			groups[0].Params = append(groups[0].Params, p.HeadBias)
+		}
 		groups[1].Params, groups[1].Frozen = body, true
 	}
 	opt, err := optim.NewAdamW(groups, o.Beta1, o.Beta2, o.Eps)

@@ -39,7 +39,8 @@ superset); validation always uses the whole held-out split.
 
 The LM-head bias is one number per vocabulary entry (a learnt unigram prior over the old
 vocabulary), so it means nothing for L's pieces: it restarts at zero and is learnt with the
-embeddings. Everything not indexed by the vocabulary (positions, embedding LayerNorm, LM-head
+embeddings. --keep-head-bias keeps the pretrained bias, frozen, as the authors' code does; it
+only fits a language read with the pretraining tokenizer (English relearned as a new language). Everything not indexed by the vocabulary (positions, embedding LayerNorm, LM-head
 dense and LayerNorm, the body) is frozen and stays bit-identical.
 
 Writes into --out what pretrain writes (checkpoint-last/, checkpoint-best/, metrics.jsonl)
@@ -69,6 +70,7 @@ sentencepiece.model. Ctrl-C saves and exits; the same command resumes.`,
 			fs.IntVar(&o.ValidBatches, "valid-batches", 0, "at most this many validation batches per evaluation (0: all)")
 			fs.IntVar(&o.SaveEvery, "save-every", o.SaveEvery, "save checkpoint-last every N updates")
 			fs.IntVar(&o.Threads, "threads", d.Threads, "cores to use")
+			fs.BoolVar(&o.KeepHeadBias, "keep-head-bias", false, "keep the pretrained LM-head bias, frozen (needs the pretraining tokenizer's vocabulary size)")
 			return func(ctx context.Context, env *runEnv) error {
 				if *from == "" {
 					return errors.New("--from is required: the pretrained checkpoint to adapt")
