@@ -10,8 +10,9 @@ For every token of the test texts, both embedding rows go through what the
 body does first (add a position embedding and the type embedding, then the
 embedding LayerNorm), at every position 1..128; the script prints the cosine
 and the distance relative to the original, averaged over positions and
-weighted by the token's count in the test texts. Identical embeddings give
-cosine 1 and distance 0. Needs Debian's python3-torch and python3-sentencepiece.
+weighted by the token's count in the test texts, then the cosine of each band
+of tokens by their frequency rank in the test texts (0-50, 50-200, 200-600,
+the rest), unweighted. Identical embeddings give cosine 1 and distance 0. Needs Debian's python3-torch and python3-sentencepiece.
 """
 import json, struct, sys
 
@@ -19,6 +20,7 @@ import sentencepiece
 import torch
 
 KEY = 'roberta.embeddings.'
+BANDS = [(0, 50), (50, 200), (200, 600), (600, 1 << 30)]  # frequency ranks, most frequent first
 
 
 def tensor(checkpoint, name):
@@ -49,6 +51,7 @@ def main(argv):
                 counts[i] += 1
     ids = torch.nonzero(counts).flatten()
     weight = counts[ids] / counts[ids].sum()
+    rank = torch.argsort(-counts[ids], stable=True)  # positions in ids, the most frequent token first
 
     def seen(words):
         x = words[ids][:, None, :] + pos[None] + typ
@@ -64,6 +67,12 @@ def main(argv):
         cos = torch.nn.functional.cosine_similarity(other, own, dim=-1).mean(1)
         dist = ((other - own).norm(dim=-1) / own.norm(dim=-1)).mean(1)
         print(f'{run}: cosine {(cos * weight).sum():.3f}, relative distance {(dist * weight).sum():.3f}')
+        bands = []
+        for lo, hi in BANDS:
+            b = rank[lo:hi]
+            if len(b):
+                bands.append(f'{lo}-{lo + len(b)} {cos[b].mean():.2f}')
+        print('  cosine by frequency rank in the test texts (unweighted): ' + ', '.join(bands))
 
 
 if __name__ == '__main__':
