@@ -9,6 +9,7 @@ import (
 	"lethe/internal/jsonl"
 	"lethe/internal/splitmix"
 	"lethe/optim"
+	"lethe/roberta"
 )
 
 // stepSeed is the dropout seed of update u: a function of the run's seed and
@@ -80,7 +81,14 @@ func (r *run) validate(context.Context, int) (float64, jsonl.Record, error) {
 // evaluate returns the mean loss per masked token and the masked accuracy
 // over the validation sequences (at most ValidBatches batches).
 func (r *run) evaluate(mask dataset.MaskConfig) (loss, acc float64, err error) {
-	it, err := dataset.NewEvalIter(r.valid, r.o.BatchSize, mask, r.o.Seed)
+	return maskedLMScore(r.model, r.valid, r.o.BatchSize, mask, r.o.Seed, r.o.ValidBatches)
+}
+
+// maskedLMScore is the mean loss per chosen token and the accuracy of model
+// over seqs in batches of batch, the positions chosen by seed, at most
+// maxBatches batches (0: all); NaN when no token was chosen.
+func maskedLMScore(model *roberta.Model, seqs *dataset.Sequences, batch int, mask dataset.MaskConfig, seed uint64, maxBatches int) (loss, acc float64, err error) {
+	it, err := dataset.NewEvalIter(seqs, batch, mask, seed)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -88,10 +96,10 @@ func (r *run) evaluate(mask dataset.MaskConfig) (loss, acc float64, err error) {
 	var sum float64
 	var correct, count int
 	for n := 0; it.Next(&b); n++ {
-		if r.o.ValidBatches > 0 && n >= r.o.ValidBatches {
+		if maxBatches > 0 && n >= maxBatches {
 			break
 		}
-		l, c, m, err := r.model.Forward(b.InputIDs, b.Labels, b.B, false, 0)
+		l, c, m, err := model.Forward(b.InputIDs, b.Labels, b.B, false, 0)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -202,6 +202,20 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(p("adapt-de", "checkpoint-4", "sentencepiece.model")); err != nil {
 		t.Errorf("no checkpoint with the German tokenizer at update 4: %v", err)
 	}
+	// The adapted model's fit to German, and a refusal to score the English body on it.
+	lethe(t, "eval", "--mlm", "--model", p("adapt-de", "checkpoint-last"), "--seq-len", "32", "--out", p("mlm-de.json"), p("data-de"))
+	var fit struct {
+		MaskOnlyLoss *float64 `json:"mask_only_loss"`
+		Sequences    int      `json:"sequences"`
+	}
+	if raw, err := os.ReadFile(p("mlm-de.json")); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(raw, &fit); err != nil || fit.MaskOnlyLoss == nil || !(*fit.MaskOnlyLoss > 0) || fit.Sequences < 1 {
+		t.Errorf("eval --mlm wrote %s (err %v), want a positive mask-only loss over some sequences", raw, err)
+	}
+	if msg := letheFails(t, "eval", "--mlm", "--model", body, "--seq-len", "32", "--out", p("mlm-x.json"), p("data-de")); !strings.Contains(msg, "is not the one") {
+		t.Errorf("scoring the English body on German token files: %q, want a tokenizer mismatch", msg)
+	}
 
 	// 4. Task adaptation in English: classification and QA, embeddings frozen.
 	en, de := filepath.Join(testdata, "en.test.txt"), filepath.Join(testdata, "de.test.txt")
