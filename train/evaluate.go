@@ -60,13 +60,8 @@ func EvaluateMLM(dir, tokFile string, maskID int32, seqLen, batch, threads int, 
 	if err := checkpoint.LoadParams(dir, model.Params.All()); err != nil {
 		return MLMScores{}, fmt.Errorf("train: %w", err)
 	}
-	mask := dataset.RobertaMask(maskID, cfg.VocabSize)
-	s := MLMScores{Sequences: seqs.Len()}
-	if s.Loss, s.Acc, err = maskedLMScore(model, seqs, batch, mask, seed, 0); err != nil {
-		return MLMScores{}, fmt.Errorf("train: %w", err)
-	}
-	mask.MaskOnly = true
-	if s.MaskOnlyLoss, s.MaskOnlyAcc, err = maskedLMScore(model, seqs, batch, mask, seed, 0); err != nil {
+	s, err := maskedLMScores(model, seqs, batch, dataset.RobertaMask(maskID, cfg.VocabSize), seed, 0)
+	if err != nil {
 		return MLMScores{}, fmt.Errorf("train: %w", err)
 	}
 	return s, nil

@@ -95,7 +95,7 @@ func TestForgettingRules(t *testing.T) {
 	probe := func(r *run, u int, when string) {
 		if when == "before-reset" {
 			before = takeSnapshot(r)
-			loss, _, err := r.evaluate(r.mask)
+			loss, _, err := maskedLMScore(r.model, r.valid, r.o.BatchSize, r.mask, r.o.Seed, r.o.ValidBatches)
 			if err != nil {
 				t.Fatal(err)
 			}

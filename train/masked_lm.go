@@ -61,27 +61,30 @@ func (r *run) finished() string {
 // <mask> (the 80/10/10 loss flatters weak models, which lower it by copying).
 // Its score, the 80/10/10 loss, is NaN when the file has no masked token.
 func (r *run) validate(context.Context, int) (float64, jsonl.Record, error) {
-	loss, acc, err := r.evaluate(r.mask)
+	s, err := maskedLMScores(r.model, r.valid, r.o.BatchSize, r.mask, r.o.Seed, r.o.ValidBatches)
 	if err != nil {
 		return 0, jsonl.Record{}, err
 	}
-	mo := r.mask
-	mo.MaskOnly = true
-	moLoss, moAcc, err := r.evaluate(mo)
-	if err != nil {
-		return 0, jsonl.Record{}, err
+	r.validLoss = s.Loss
+	if math.IsNaN(s.Loss) { // no masked token in the validation file (too small)
+		return s.Loss, jsonl.Record{ValidError: "no masked tokens in " + r.o.ValidFile}, nil
 	}
-	r.validLoss = loss
-	if math.IsNaN(loss) { // no masked token in the validation file (too small)
-		return loss, jsonl.Record{ValidError: "no masked tokens in " + r.o.ValidFile}, nil
-	}
-	return loss, jsonl.Record{ValidLoss: new(loss), ValidAcc: new(acc), ValidMaskOnlyLoss: new(moLoss), ValidMaskOnlyAcc: new(moAcc)}, nil
+	return s.Loss, jsonl.Record{ValidLoss: new(s.Loss), ValidAcc: new(s.Acc), ValidMaskOnlyLoss: new(s.MaskOnlyLoss), ValidMaskOnlyAcc: new(s.MaskOnlyAcc)}, nil
 }
 
-// evaluate returns the mean loss per masked token and the masked accuracy
-// over the validation sequences (at most ValidBatches batches).
-func (r *run) evaluate(mask dataset.MaskConfig) (loss, acc float64, err error) {
-	return maskedLMScore(r.model, r.valid, r.o.BatchSize, mask, r.o.Seed, r.o.ValidBatches)
+// maskedLMScores scores model on seqs twice, on the same chosen positions:
+// with mask's corruption (RoBERTa's 80/10/10) and mask-only.
+func maskedLMScores(model *roberta.Model, seqs *dataset.Sequences, batch int, mask dataset.MaskConfig, seed uint64, maxBatches int) (MLMScores, error) {
+	s := MLMScores{Sequences: seqs.Len()}
+	var err error
+	if s.Loss, s.Acc, err = maskedLMScore(model, seqs, batch, mask, seed, maxBatches); err != nil {
+		return MLMScores{}, err
+	}
+	mask.MaskOnly = true
+	if s.MaskOnlyLoss, s.MaskOnlyAcc, err = maskedLMScore(model, seqs, batch, mask, seed, maxBatches); err != nil {
+		return MLMScores{}, err
+	}
+	return s, nil
 }
 
 // maskedLMScore is the mean loss per chosen token and the accuracy of model

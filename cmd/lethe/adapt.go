@@ -40,8 +40,9 @@ superset); validation always uses the whole held-out split.
 The LM-head bias is one number per vocabulary entry (a learnt unigram prior over the old
 vocabulary), so it means nothing for L's pieces: it restarts at zero and is learnt with the
 embeddings. --keep-head-bias keeps the pretrained bias, frozen, as the authors' code does; it
-only fits a language read with the pretraining tokenizer (English relearned as a new language). Everything not indexed by the vocabulary (positions, embedding LayerNorm, LM-head
-dense and LayerNorm, the body) is frozen and stays bit-identical.
+only fits a language read with the pretraining tokenizer (English relearned as a new language).
+Everything not indexed by the vocabulary (positions, embedding LayerNorm, LM-head dense and
+LayerNorm, the body) is frozen and stays bit-identical.
 
 Writes into --out what pretrain writes (checkpoint-last/, checkpoint-best/, metrics.jsonl)
 plus checkpoint-U/ for every update U of --save-at, each holding L's tokenizer as

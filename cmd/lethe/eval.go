@@ -45,7 +45,7 @@ the same vocabulary scored with the same seed see the same positions.
 
   lethe eval --mlm --model runs/std/checkpoint-last data/en`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *runEnv) error {
-			model := fs.String("model", "", "task model directory")
+			model := fs.String("model", "", "task model directory (with --mlm: a masked-LM checkpoint)")
 			lang := fs.String("lang", "", "language of rows without a language column; the MLQA language (default: the model's)")
 			qaMode := fs.String("qa-mode", "squad", "QA normalisation: squad or mlqa")
 			out := fs.String("out", "", "JSON result path (one file) or directory (several); default: eval-<file>.json beside the model")
